@@ -5,7 +5,11 @@ import { ConfigError } from './errors.ts';
 const secrets = z.registry<{ secret: true }>();
 
 /** Marks an option as secret: `apiKey: secret(z.string())`. */
-export const secret = <T extends z.ZodType>(schema: T): T => schema.register(secrets, { secret: true });
+export const secret = <T extends z.ZodType>(schema: T): T => {
+  // zod's `register` signature is conditional on T; a plain ZodType view keeps it simple.
+  (schema as z.ZodType).register(secrets, { secret: true });
+  return schema;
+};
 
 export const isSecretSchema = (schema: z.ZodType): boolean => secrets.has(schema);
 

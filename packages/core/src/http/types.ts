@@ -3,7 +3,10 @@ import type { Logger } from '../logger.ts';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
 /** A request body. Pass a function when the body is a stream, so a retry can build it again. */
-export type HttpBody = string | Uint8Array | (() => string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>);
+export type HttpBody =
+  | string
+  | Uint8Array
+  | (() => string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>);
 
 export interface HttpRequest {
   readonly method: HttpMethod;
@@ -30,6 +33,8 @@ export interface HttpRequest {
   readonly retry?: boolean;
   /** A short name for logs and errors, e.g. `create import definition`. */
   readonly operation?: string;
+  /** Cancels this request (on top of the client's signal); an abort is never retried. */
+  readonly signal?: AbortSignal;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -46,7 +51,10 @@ export interface HttpResponse<T = unknown> {
 export interface HttpClient {
   readonly request: <T = unknown>(request: HttpRequest) => Promise<HttpResponse<T>>;
   /** A client with the same limiter, secrets and settings but extra defaults (base URL, auth header). */
-  readonly with: (defaults: { readonly baseUrl?: string; readonly headers?: Readonly<Record<string, string>> }) => HttpClient;
+  readonly with: (defaults: {
+    readonly baseUrl?: string;
+    readonly headers?: Readonly<Record<string, string>>;
+  }) => HttpClient;
 }
 
 export interface HttpClientOptions {
@@ -73,4 +81,14 @@ export interface HttpClientOptions {
   readonly maxConcurrent?: number;
   /** Injected for tests; defaults to the global fetch. */
   readonly fetch?: typeof fetch;
+  /** Injected for tests: the time and the waits of backoff, Retry-After and the rate limiter. */
+  readonly clock?: Clock;
+}
+
+/** Time as the HTTP client sees it, so tests can run Retry-After waits without waiting. */
+export interface Clock {
+  /** Epoch milliseconds (Retry-After HTTP-dates and rate-limit resets are absolute times). */
+  readonly now: () => number;
+  /** Resolves after `ms`; rejects with `signal.reason` as soon as `signal` aborts. */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
