@@ -176,7 +176,10 @@ export interface Destination<Schema extends z.ZodType = z.ZodType> {
   /** Encoded size in bytes of one profile as this destination will send it, so the runner can pack. */
   readonly measure: (change: ProfileChange, options: z.output<Schema>) => number;
   /** "Test connection": auth, permissions, and that the named fields and lists exist. */
-  readonly verify: (ctx: DestinationContext<z.output<Schema>>, request: VerifyRequest) => Promise<VerifyResult>;
+  readonly verify: (
+    ctx: DestinationContext<z.output<Schema>>,
+    request: VerifyRequest,
+  ) => Promise<VerifyResult>;
   /** Submit one job for the whole batch; never waits for the job to finish. */
   readonly exportProfiles: (
     ctx: DestinationContext<z.output<Schema>>,

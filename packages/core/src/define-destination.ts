@@ -9,8 +9,9 @@ import { collectSecrets, parseOptions } from './options.ts';
  * Identity helper: returns its argument, typed, so option types flow from the zod schema into
  * every method without annotations.
  */
-export const defineDestination = <Schema extends z.ZodType>(destination: Destination<Schema>): Destination<Schema> =>
-  destination;
+export const defineDestination = <Schema extends z.ZodType>(
+  destination: Destination<Schema>,
+): Destination<Schema> => destination;
 
 export interface CreateContextInput {
   /** Raw options (from config or a test); parsed with the destination's schema. */

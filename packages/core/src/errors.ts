@@ -23,7 +23,10 @@ export class FerryError extends Error {
   readonly status?: number;
 
   constructor(kind: FerryErrorKind, destination: string, message: string, details: FerryErrorDetails = {}) {
-    super(`[ferry] [${destination}] ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      `[ferry] [${destination}] ${message}`,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.name = new.target.name;
     this.kind = kind;
     this.destination = destination;

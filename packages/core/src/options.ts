@@ -69,8 +69,13 @@ export const formatZodIssues = (error: z.ZodError): string =>
  * Parses raw options against a destination's schema. Errors name the option key and the problem,
  * and never echo the input (it may hold a secret).
  */
-export const parseOptions = <S extends z.ZodType>(destination: string, schema: S, raw: unknown): z.output<S> => {
+export const parseOptions = <S extends z.ZodType>(
+  destination: string,
+  schema: S,
+  raw: unknown,
+): z.output<S> => {
   const result = schema.safeParse(raw, { reportInput: false });
-  if (!result.success) throw new ConfigError(destination, `invalid options: ${formatZodIssues(result.error)}`);
+  if (!result.success)
+    throw new ConfigError(destination, `invalid options: ${formatZodIssues(result.error)}`);
   return result.data;
 };
