@@ -63,7 +63,9 @@ const createRandom = (seed: number): (() => number) => {
 };
 
 const matches = (rule: FaultRule, endpoint: string): boolean =>
-  rule.endpoint === '*' || rule.endpoint === endpoint || (rule.endpoint.endsWith('.*') && endpoint.startsWith(rule.endpoint.slice(0, -1)));
+  rule.endpoint === '*' ||
+  rule.endpoint === endpoint ||
+  (rule.endpoint.endsWith('.*') && endpoint.startsWith(rule.endpoint.slice(0, -1)));
 
 export const createFaultInjector = (initial: readonly FaultRule[] = [], seed = 1): FaultInjector => {
   let random = createRandom(seed);
@@ -110,15 +112,18 @@ export const parseFaultRules = (input: unknown): FaultRule[] | string => {
   for (const [index, raw] of input.entries()) {
     if (typeof raw !== 'object' || raw === null) return `faults[${index}] must be an object`;
     const rule = raw as Record<string, unknown>;
-    if (typeof rule.endpoint !== 'string' || rule.endpoint === '') return `faults[${index}].endpoint must be a route id or "*"`;
-    if (!KINDS.includes(rule.kind as FaultKind)) return `faults[${index}].kind must be one of ${KINDS.join(', ')}`;
+    if (typeof rule.endpoint !== 'string' || rule.endpoint === '')
+      return `faults[${index}].endpoint must be a route id or "*"`;
+    if (!KINDS.includes(rule.kind as FaultKind))
+      return `faults[${index}].kind must be one of ${KINDS.join(', ')}`;
     for (const key of ['probability', 'count', 'skip', 'retryAfterSeconds', 'delayMs'] as const) {
       const value = rule[key];
       if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
         return `faults[${index}].${key} must be a non-negative number`;
       }
     }
-    if (typeof rule.probability === 'number' && rule.probability > 1) return `faults[${index}].probability must be ≤ 1`;
+    if (typeof rule.probability === 'number' && rule.probability > 1)
+      return `faults[${index}].probability must be ≤ 1`;
     rules.push(rule as unknown as FaultRule);
   }
   return rules;
@@ -131,5 +136,7 @@ export const parseFaultSpec = (spec: string): FaultRule | string => {
   if (probability !== undefined && probability !== '') rule.probability = Number(probability);
   if (count !== undefined && count !== '') rule.count = Number(count);
   const parsed = parseFaultRules([rule]);
-  return typeof parsed === 'string' ? `--fault ${spec}: ${parsed.replace('faults[0].', '')}` : (parsed[0] as FaultRule);
+  return typeof parsed === 'string'
+    ? `--fault ${spec}: ${parsed.replace('faults[0].', '')}`
+    : (parsed[0] as FaultRule);
 };

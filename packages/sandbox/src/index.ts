@@ -26,7 +26,9 @@ export interface RunningSandbox {
 /** Starts the emulators in-process on loopback ports (free ones unless ports are given). */
 export const startSandbox = async (options: SandboxOptions = {}): Promise<RunningSandbox> => {
   const { eloqua, sendgrid, zeroDelay, ...common } = options;
-  const base: CommonOptions = zeroDelay ? { startDelayMs: 0, recordsPerSecond: Number.POSITIVE_INFINITY, ...common } : common;
+  const base: CommonOptions = zeroDelay
+    ? { startDelayMs: 0, recordsPerSecond: Number.POSITIVE_INFINITY, ...common }
+    : common;
   const started: { eloqua?: RunningSandbox['eloqua']; sendgrid?: RunningSandbox['sendgrid'] } = {};
   const servers: VendorServer[] = [];
   try {

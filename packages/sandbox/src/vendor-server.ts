@@ -1,5 +1,11 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { createFaultInjector, type FaultInjector, type FaultKind, type FaultRule, parseFaultRules } from './faults.ts';
+import {
+  createFaultInjector,
+  type FaultInjector,
+  type FaultKind,
+  type FaultRule,
+  parseFaultRules,
+} from './faults.ts';
 
 /** Settings every emulator shares. */
 export interface CommonOptions {
@@ -78,7 +84,11 @@ export const createVendorServer = (input: {
   readonly onReset: () => void;
 }): VendorServer => {
   const { options } = input;
-  const app = Fastify({ bodyLimit: input.bodyLimit, logger: options.logRequests === true, forceCloseConnections: true });
+  const app = Fastify({
+    bodyLimit: input.bodyLimit,
+    logger: options.logRequests === true,
+    forceCloseConnections: true,
+  });
   const faults = createFaultInjector(options.faults ?? [], options.seed ?? 1);
   const log: RequestLogEntry[] = [];
   let counts: Record<string, number> = {};
@@ -86,7 +96,8 @@ export const createVendorServer = (input: {
   app.addHook('onRequest', async (request, reply) => {
     request.ferryStart = performance.now();
     const endpoint = request.routeOptions.config.endpoint;
-    if (endpoint === undefined) return;
+    // Inspection routes are never faulted: a `*` rule must not break /__sandbox/reset itself.
+    if (endpoint === undefined || endpoint.startsWith('sandbox.')) return;
     const rule = faults.draw(endpoint, REQUEST_FAULTS);
     if (rule === undefined) return;
     request.ferryFault = rule.kind;
@@ -126,14 +137,18 @@ export const createVendorServer = (input: {
     if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
   });
 
-  app.get('/__sandbox/requests', { config: { endpoint: 'sandbox.requests' } }, async () => ({ requests: log }));
+  app.get('/__sandbox/requests', { config: { endpoint: 'sandbox.requests' } }, async () => ({
+    requests: log,
+  }));
   app.get('/__sandbox/stats', { config: { endpoint: 'sandbox.stats' } }, async () => ({
     vendor: input.vendor,
     requests: counts,
     total: Object.values(counts).reduce((a, b) => a + b, 0),
     faultsFired: faults.fired(),
   }));
-  app.get('/__sandbox/faults', { config: { endpoint: 'sandbox.faults' } }, async () => ({ faults: faults.rules() }));
+  app.get('/__sandbox/faults', { config: { endpoint: 'sandbox.faults' } }, async () => ({
+    faults: faults.rules(),
+  }));
   app.put('/__sandbox/faults', { config: { endpoint: 'sandbox.faults' } }, async (request, reply) => {
     const parsed = parseFaultRules((request.body as { faults?: unknown } | undefined)?.faults);
     if (typeof parsed === 'string') return reply.code(400).send({ error: parsed });
@@ -154,7 +169,8 @@ export const createVendorServer = (input: {
     listen: async () => {
       await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
       const address = app.server.address();
-      if (address === null || typeof address === 'string') throw new Error('sandbox: server has no TCP address');
+      if (address === null || typeof address === 'string')
+        throw new Error('sandbox: server has no TCP address');
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return `http://${host}:${address.port}`;
     },
@@ -170,7 +186,11 @@ export const jobTimeline = (
   options: Pick<CommonOptions, 'startDelayMs' | 'recordsPerSecond'>,
   queuedAtMs: number,
   records: number,
-): { readonly startsAtMs: number; readonly endsAtMs: number; readonly processedAt: (nowMs: number) => number } => {
+): {
+  readonly startsAtMs: number;
+  readonly endsAtMs: number;
+  readonly processedAt: (nowMs: number) => number;
+} => {
   const startDelay = options.startDelayMs ?? 1000;
   const rate = options.recordsPerSecond ?? 5000;
   const startsAtMs = queuedAtMs + startDelay;
