@@ -32,7 +32,17 @@ const walk = (schema: z.ZodType, value: unknown, onSecret: (value: unknown) => u
   const inner = unwrap(schema);
   if (secrets.has(inner)) return value === undefined ? value : onSecret(value);
   if (value === null || value === undefined) return value;
-  const def = inner._zod.def as { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+  const def = inner._zod.def as {
+    type: string;
+    shape?: Record<string, z.ZodType>;
+    element?: z.ZodType;
+    options?: readonly z.ZodType[];
+  };
+  if (def.type === 'union' && def.options) {
+    // The value matches one branch; walking each branch only touches the keys that branch declares,
+    // so a secret in any branch (e.g. `auth: basic | bearer`) is found.
+    return def.options.reduce<unknown>((current, option) => walk(option, current, onSecret), value);
+  }
   if (def.type === 'object' && def.shape && typeof value === 'object') {
     const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
     for (const [key, child] of Object.entries(def.shape)) {
