@@ -1,0 +1,412 @@
+import {
+  createCsvRowEncoder,
+  type FieldValue,
+  type ProfileChange,
+  type RejectedOutcome,
+  type UpsertChange,
+} from '@ferry/core';
+import type { SendgridOptions } from './options.ts';
+import type { FieldType } from './types.ts';
+
+/**
+ * From ProfileChange to SendGrid's contact shapes, validation before sending, and sizing.
+ *
+ * Field names in `change.fields` are the destination's: reserved field names (`first_name`, `city`,
+ * ...) or the *names* of custom fields, which are resolved to field ids through the account's field
+ * definitions at submission (custom_fields is keyed by id on the wire). `identity` is the e-mail.
+ */
+
+/** Writable reserved fields and the spec's `maxLength` (code points), from `ContactRequest` [S1]. */
+interface ReservedSpec {
+  readonly maxLength?: number;
+  /** `list`: alternate_emails (0–5 addresses); `identifier`: cannot be cleared by an upsert. */
+  readonly kind: 'text' | 'list' | 'identifier';
+}
+
+export const RESERVED_FIELDS: Readonly<Record<string, ReservedSpec>> = {
+  first_name: { kind: 'text', maxLength: 50 },
+  last_name: { kind: 'text', maxLength: 50 },
+  address_line_1: { kind: 'text', maxLength: 100 },
+  address_line_2: { kind: 'text', maxLength: 100 },
+  city: { kind: 'text', maxLength: 60 },
+  state_province_region: { kind: 'text', maxLength: 50 },
+  postal_code: { kind: 'text' },
+  country: { kind: 'text', maxLength: 50 },
+  alternate_emails: { kind: 'list' },
+  phone_number_id: { kind: 'identifier' },
+  external_id: { kind: 'identifier', maxLength: 254 },
+  anonymous_id: { kind: 'identifier', maxLength: 254 },
+  // In field definitions and older docs of the upsert; not in the current ContactRequest schema
+  // (UNVERIFIED for JSON, mapped by reserved field id for CSV).
+  phone_number: { kind: 'text' },
+  whatsapp: { kind: 'text' },
+  line: { kind: 'text' },
+  facebook: { kind: 'text' },
+  unique_name: { kind: 'text' },
+};
+
+/** Reserved fields SendGrid maintains itself; mapping to them is a configuration error. */
+export const READ_ONLY_FIELDS: ReadonlySet<string> = new Set([
+  'email_domains',
+  'last_clicked',
+  'last_opened',
+  'last_emailed',
+  'singlesend_id',
+  'automation_id',
+  'created_at',
+  'updated_at',
+  'contact_id',
+]);
+
+export const EMAIL_MAX_LENGTH = 254;
+/** `search/emails` takes addresses of at most 100 characters [S1]. */
+export const SEARCH_EMAIL_MAX_LENGTH = 100;
+const MAX_ALTERNATE_EMAILS = 5;
+
+export type FieldKind = 'email' | 'reserved' | 'custom' | 'read_only';
+
+/** Which kind of field a mapped name is; reserved names are matched case-insensitively. */
+export const fieldKind = (name: string): FieldKind => {
+  const lower = name.toLowerCase();
+  if (lower === 'email') return 'email';
+  if (Object.hasOwn(RESERVED_FIELDS, lower)) return 'reserved';
+  if (READ_ONLY_FIELDS.has(lower)) return 'read_only';
+  return 'custom';
+};
+
+/** How one mapped field is written: the JSON key (reserved name or custom field id) and its type. */
+export interface FieldTarget {
+  readonly key: string;
+  readonly custom: boolean;
+  /** Custom fields' declared type; `undefined` while measuring (types are not known then). */
+  readonly type?: FieldType;
+  readonly reserved?: ReservedSpec;
+}
+
+/** Resolves a mapped custom field name to its definition; `undefined` when the account has none. */
+export type CustomFieldLookup = (
+  name: string,
+) => { readonly id: string; readonly type: FieldType } | undefined;
+
+const targetFor = (name: string, lookup: CustomFieldLookup | undefined): FieldTarget | undefined => {
+  const lower = name.toLowerCase();
+  const reserved = RESERVED_FIELDS[lower];
+  if (reserved !== undefined) return { key: lower, custom: false, reserved };
+  if (lookup === undefined) return { key: name, custom: true };
+  const found = lookup(name);
+  return found === undefined ? undefined : { key: found.id, custom: true, type: found.type };
+};
+
+const codePoints = (text: string): number => {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
+};
+
+// A string can only exceed a limit in code points if it does in UTF-16 units: counting is the slow path.
+const longerThan = (text: string, limit: number): boolean => text.length > limit && codePoints(text) > limit;
+
+// A deliberately lenient syntax check: it only refuses what no mail system accepts, so that those
+// profiles are rejected at submission (an invalid address may fail a whole upsert synchronously —
+// UNVERIFIED) while SendGrid stays the judge of everything subtler, reported at completion.
+const EMAIL_SHAPE = /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\].]{2,}$/u;
+
+export const isPlausibleEmail = (address: string): boolean =>
+  !longerThan(address, EMAIL_MAX_LENGTH) &&
+  EMAIL_SHAPE.test(address) &&
+  !address.startsWith('.') &&
+  !address.includes('@.') &&
+  !address.includes('.@');
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const US_DATE = /^\d{1,2}\/\d{1,2}\/\d{4}$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+/** Dates go out as ISO 8601: `YYYY-MM-DD` at UTC midnight, else to the second (`...T12:30:00Z`). */
+export const formatDate = (date: Date): string => {
+  const iso = date.toISOString();
+  // Years beyond 9999 print as `+010000-...`; the common form is cut by position (hot path).
+  if (iso.length !== 24) return iso.replace(/\.\d{3}Z$/, 'Z');
+  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : `${iso.slice(0, 19)}Z`;
+};
+
+/** Date text SendGrid takes for Date fields: `YYYY-MM-DD`, `MM/DD/YYYY` or ISO 8601 date-time. */
+const isDateText = (text: string): boolean =>
+  (DATE_ONLY.test(text) || US_DATE.test(text) || DATE_TIME.test(text)) &&
+  !Number.isNaN(Date.parse(US_DATE.test(text) ? text : text.length === 10 ? `${text}T00:00:00Z` : text));
+
+/** A wire value, `OMIT` (nothing to send), or a problem. */
+const OMIT = Symbol('omit');
+type Encoded =
+  | string
+  | number
+  | readonly string[]
+  | typeof OMIT
+  | { readonly problem: string; readonly code: string };
+
+const problem = (code: string, message: string) => ({ code, problem: message });
+
+/**
+ * One value as SendGrid takes it. `null` clears a text field (`""`); typed custom fields and
+ * identifiers cannot be cleared through an upsert, so they are left out (documented).
+ */
+const encodeValue = (name: string, value: FieldValue, target: FieldTarget, strict: boolean): Encoded => {
+  const reserved = target.reserved;
+  const type = target.type;
+  // Measuring sizes a profile as it would be sent, whatever submission will say about it.
+  if (!strict) return measuringValue(value, reserved);
+  if (value === null) {
+    if (reserved?.kind === 'identifier' || type === 'Number' || type === 'Date') return OMIT;
+    return reserved?.kind === 'list' ? [] : '';
+  }
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) return problem('invalid_value', `${name} is an invalid date`);
+    if (type === 'Number') return problem('invalid_value', `${name} is a Number field; got a date`);
+    return formatDate(value);
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return problem('invalid_value', `${name} is not a finite number`);
+    if (type === 'Date') return problem('invalid_value', `${name} is a Date field; got the number ${value}`);
+    return type === 'Number' ? value : String(value);
+  }
+  if (typeof value === 'boolean') {
+    if (type === 'Number' || type === 'Date') {
+      return problem('invalid_value', `${name} is a ${type} field; got a boolean`);
+    }
+    return String(value);
+  }
+  if (type === 'Number') {
+    const text = value.trim();
+    if (!NUMBER_TEXT.test(text) || !Number.isFinite(Number(text))) {
+      return problem('invalid_value', `${name} is a Number field; "${value.slice(0, 40)}" is not a number`);
+    }
+    return Number(text);
+  }
+  if (type === 'Date') {
+    if (!isDateText(value.trim())) {
+      return problem(
+        'invalid_value',
+        `${name} is a Date field; "${value.slice(0, 40)}" is not YYYY-MM-DD, MM/DD/YYYY or ISO 8601`,
+      );
+    }
+    return value.trim();
+  }
+  if (reserved?.kind === 'list') {
+    const addresses = value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    if (addresses.length > MAX_ALTERNATE_EMAILS) {
+      return problem(
+        'invalid_value',
+        `${name} holds ${addresses.length} addresses; at most ${MAX_ALTERNATE_EMAILS}`,
+      );
+    }
+    const bad = addresses.find((item) => !isPlausibleEmail(item));
+    if (bad !== undefined)
+      return problem('invalid_email', `${name}: "${bad.slice(0, 60)}" is not an e-mail address`);
+    return addresses;
+  }
+  if (target.key === 'phone_number_id' && !E164.test(value)) {
+    return problem('invalid_value', `${name} must be an E.164 phone number such as +14155550123`);
+  }
+  const max = reserved?.maxLength;
+  if (max !== undefined && longerThan(value, max)) {
+    return problem('oversized', `${name} is ${codePoints(value)} characters long; SendGrid allows ${max}`);
+  }
+  return value;
+};
+
+/** The measuring form of a value: natural JSON, numbers of custom fields quoted (an upper bound). */
+const measuringValue = (value: FieldValue, reserved: ReservedSpec | undefined): Encoded => {
+  if (value === null) return reserved?.kind === 'list' ? [] : '';
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : formatDate(value);
+  if (typeof value === 'string' && reserved?.kind === 'list') {
+    return value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  }
+  // A Text field sends `"42"` and a Number field `42`: the quoted form is the upper bound.
+  return String(value);
+};
+
+/** A contact as `PUT /v3/marketing/contacts` takes it, built in the change's field order. */
+export type WireContact = Record<string, unknown> & {
+  email: string;
+  custom_fields?: Record<string, unknown>;
+};
+
+export type ContactResult =
+  | { readonly ok: true; readonly contact: WireContact }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly field?: string };
+
+/**
+ * Builds (and, with a lookup, validates) the wire contact of an upsert. Without `lookup` it is the
+ * measuring form: custom fields keyed by name, nothing validated, never failing.
+ */
+export const toContact = (change: UpsertChange, lookup?: CustomFieldLookup): ContactResult => {
+  const contact: WireContact = { email: change.identity };
+  let custom: Record<string, unknown> | undefined;
+  const strict = lookup !== undefined;
+  for (const [name, value] of Object.entries(change.fields)) {
+    const kind = fieldKind(name);
+    if (kind === 'email') {
+      // The identity is the address sent; a mapped `email` field must agree with it.
+      if (
+        strict &&
+        typeof value === 'string' &&
+        value.trim().toLowerCase() !== change.identity.trim().toLowerCase()
+      ) {
+        return {
+          ok: false,
+          code: 'invalid_value',
+          field: name,
+          message: `${name} differs from the profile's identity`,
+        };
+      }
+      continue;
+    }
+    if (kind === 'read_only' && strict) {
+      return {
+        ok: false,
+        code: 'read_only_field',
+        field: name,
+        message: `${name} is maintained by SendGrid`,
+      };
+    }
+    const target = targetFor(name, lookup);
+    if (target === undefined) {
+      return { ok: false, code: 'unknown_field', field: name, message: `no custom field named ${name}` };
+    }
+    const encoded = encodeValue(name, value, target, strict);
+    if (encoded === OMIT) continue;
+    if (typeof encoded === 'object' && 'problem' in encoded) {
+      return { ok: false, code: encoded.code, field: name, message: encoded.problem };
+    }
+    if (target.custom) {
+      custom ??= {};
+      custom[target.key] = encoded;
+    } else {
+      contact[target.key] = encoded;
+    }
+  }
+  if (custom !== undefined) contact.custom_fields = custom;
+  return { ok: true, contact };
+};
+
+/** Checks what SendGrid needs of every upsert before anything else: a plausible e-mail. */
+export const checkIdentity = (
+  change: ProfileChange,
+): Omit<RejectedOutcome, 'profileId' | 'status'> | undefined => {
+  const email = change.identity;
+  if (email.trim() === '')
+    return { code: 'missing_identity', message: 'the profile has no e-mail address', field: 'email' };
+  if (longerThan(email, EMAIL_MAX_LENGTH)) {
+    return {
+      code: 'oversized',
+      field: 'email',
+      message: `email is ${codePoints(email)} characters long; SendGrid allows ${EMAIL_MAX_LENGTH}`,
+    };
+  }
+  if (!isPlausibleEmail(email)) {
+    return {
+      code: 'invalid_email',
+      field: 'email',
+      message: `"${email.slice(0, 100)}" is not an e-mail address`,
+    };
+  }
+  return undefined;
+};
+
+/** E-mails are compared as SendGrid stores them: trimmed and lower-cased. */
+export const emailKey = (email: string): string => email.trim().toLowerCase();
+
+/** The list ids a profile adds, beyond the ones every contact gets; sorted and unique. */
+export const ownListIds = (change: UpsertChange, options: SendgridOptions): string[] => {
+  const added = change.lists?.add ?? [];
+  if (added.length === 0) return [];
+  const everyone = new Set(options.listIds);
+  return [...new Set(added.filter((id) => !everyone.has(id)))].sort();
+};
+
+// --- JSON sizing -----------------------------------------------------------------------------------
+
+/** `{"list_ids":[...],"contacts":[` + `]}`: what one upsert body costs besides its contacts. */
+export const jsonEnvelope = (
+  listIds: readonly string[],
+): { readonly head: string; readonly tail: string } => ({
+  head: `{"list_ids":${JSON.stringify(listIds)},"contacts":[`,
+  tail: ']}',
+});
+
+export const jsonOverheadBytes = (options: SendgridOptions): number => {
+  const { head, tail } = jsonEnvelope(options.listIds);
+  return Buffer.byteLength(head + tail, 'utf8');
+};
+
+/**
+ * Bytes one change adds to an upsert body: its contact's JSON plus the `,` separating it from the
+ * next, plus its own list ids (`"<uuid>",` each, since a request's list_ids are the union of its
+ * contacts'). Exact for reserved fields; custom fields are counted under their *name* — the id that
+ * goes out instead is usually shorter, and submission re-measures exactly and splits if needed.
+ */
+export const measureJson = (change: ProfileChange, options: SendgridOptions): number => {
+  if (change.kind === 'delete') return Buffer.byteLength(change.identity, 'utf8') + 1;
+  const built = toContact(change);
+  const contact = built.ok ? built.contact : { email: change.identity };
+  let bytes = Buffer.byteLength(JSON.stringify(contact), 'utf8') + 1;
+  for (const id of ownListIds(change, options)) bytes += Buffer.byteLength(id, 'utf8') + 3;
+  return bytes;
+};
+
+// --- CSV sizing and rows ------------------------------------------------------------------------------
+
+/** The CSV dialect of uploads: RFC 4180 quoting, `\n` line ends (SendGrid takes both). */
+export const csvFormat = { lineBreak: '\n' } as const;
+const encodeRow = createCsvRowEncoder(csvFormat);
+
+/** A wire value as one CSV cell: lists comma-joined, numbers as text; empty = leave as is. */
+export const csvCell = (value: unknown): string => {
+  if (value === undefined || value === null) return '';
+  if (Array.isArray(value)) return value.join(',');
+  return String(value);
+};
+
+/**
+ * Values of one contact in `columns` order (`email` first; then field keys, custom ids as in
+ * `custom_fields`). Cells the contact does not set are empty.
+ */
+export const csvValues = (contact: WireContact, columns: readonly string[]): string[] =>
+  columns.map((column) => {
+    if (column === 'email') return contact.email;
+    const direct = contact[column];
+    if (direct !== undefined) return csvCell(direct);
+    return csvCell(contact.custom_fields?.[column]);
+  });
+
+/**
+ * Bytes one change adds to a CSV import: its row, line break included, encoded by the same encoder
+ * the upload uses. Exact when the batch's profiles map the same fields (as the runner's mapping
+ * does); a profile lacking a column another one has costs one more `,` per missing column.
+ */
+export const measureCsv = (change: ProfileChange): number => {
+  if (change.kind === 'delete') return Buffer.byteLength(change.identity, 'utf8') + 1;
+  const built = toContact(change);
+  if (!built.ok) return Buffer.byteLength(encodeRow([change.identity]), 'utf8');
+  // A row's size does not depend on its column order, so no sorting here (hot path).
+  const { contact } = built;
+  const values: string[] = [];
+  for (const key in contact) if (key !== 'custom_fields') values.push(csvCell(contact[key]));
+  for (const key in contact.custom_fields) values.push(csvCell(contact.custom_fields[key]));
+  return Buffer.byteLength(encodeRow(values), 'utf8');
+};
+
+/**
+ * Room for the CSV header row, which names the batch's columns and so is not known when limits are
+ * computed. The CSV byte limit is the plugin's own (far below the vendor's 5 GB), so a longer header
+ * only costs a little of that margin.
+ */
+export const CSV_HEADER_BUDGET = 4096;

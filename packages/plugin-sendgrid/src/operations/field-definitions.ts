@@ -1,0 +1,102 @@
+import { ConfigError } from '@ferry/core';
+import { callApi, type SendgridContext } from '../client.ts';
+import type { CustomFieldLookup } from '../mapping.ts';
+import type { FieldDefinition, FieldDefinitionsResponse, FieldType } from '../types.ts';
+
+/**
+ * `GET /v3/marketing/field_definitions`: custom field names → ids and types (custom_fields is keyed
+ * by id on the wire), and the reserved fields' ids, which CSV `field_mappings` need.
+ *
+ * Cached per destination instance (per `ctx`) for a few minutes, so a sync of many jobs asks once.
+ * The cache is only a saving: submission refetches when a name is missing (a field created since)
+ * and drops it when SendGrid refuses the ids (a field deleted since); status checks never use it.
+ */
+export interface FieldDefinitions {
+  /** Lower-cased custom field name → definition (names are unique case-insensitively). */
+  readonly custom: ReadonlyMap<string, FieldDefinition>;
+  /** Reserved field name → definition. */
+  readonly reserved: ReadonlyMap<string, FieldDefinition>;
+}
+
+const TTL_MS = 5 * 60_000;
+const cache = new WeakMap<
+  SendgridContext,
+  { readonly until: number; readonly value: Promise<FieldDefinitions> }
+>();
+
+const FIELD_TYPES: ReadonlySet<string> = new Set(['Text', 'Number', 'Date']);
+
+const definitionsOf = (list: unknown): FieldDefinition[] =>
+  Array.isArray(list)
+    ? list.filter(
+        (item): item is FieldDefinition =>
+          typeof item === 'object' &&
+          item !== null &&
+          typeof (item as FieldDefinition).id === 'string' &&
+          typeof (item as FieldDefinition).name === 'string',
+      )
+    : [];
+
+const fetchDefinitions = async (ctx: SendgridContext): Promise<FieldDefinitions> => {
+  const { data } = await callApi<FieldDefinitionsResponse>(ctx, {
+    method: 'GET',
+    url: '/v3/marketing/field_definitions',
+    operation: 'get field definitions',
+  });
+  return {
+    custom: new Map(definitionsOf(data?.custom_fields).map((field) => [field.name.toLowerCase(), field])),
+    reserved: new Map(definitionsOf(data?.reserved_fields).map((field) => [field.name, field])),
+  };
+};
+
+/** The account's field definitions; `fresh` skips the cache (and refills it). */
+export const getFieldDefinitions = (
+  ctx: SendgridContext,
+  options: { readonly fresh?: boolean } = {},
+): Promise<FieldDefinitions> => {
+  const now = Date.now();
+  const hit = cache.get(ctx);
+  if (options.fresh !== true && hit !== undefined && hit.until > now) return hit.value;
+  const value = fetchDefinitions(ctx);
+  cache.set(ctx, { until: now + TTL_MS, value });
+  // A failed fetch must not be served from the cache to the next caller.
+  value.catch(() => {
+    if (cache.get(ctx)?.value === value) cache.delete(ctx);
+  });
+  return value;
+};
+
+/** Forget the cached definitions, after SendGrid refused ids taken from them. */
+export const dropFieldDefinitions = (ctx: SendgridContext): void => {
+  cache.delete(ctx);
+};
+
+const typeOf = (field: FieldDefinition): FieldType =>
+  FIELD_TYPES.has(field.field_type) ? field.field_type : 'Text';
+
+/**
+ * A lookup for the custom field names a batch maps. A name missing from the cached definitions
+ * triggers one fresh fetch; still missing is a ConfigError naming every such field, since no
+ * profile of this mapping can be sent until the field exists.
+ */
+export const resolveCustomFields = async (
+  ctx: SendgridContext,
+  names: ReadonlySet<string>,
+): Promise<CustomFieldLookup> => {
+  let definitions = await getFieldDefinitions(ctx);
+  const missing = () => [...names].filter((name) => !definitions.custom.has(name.toLowerCase()));
+  if (missing().length > 0) definitions = await getFieldDefinitions(ctx, { fresh: true });
+  const absent = missing();
+  if (absent.length > 0) {
+    throw new ConfigError(
+      ctx.destination,
+      `no custom field named ${absent.join(', ')} in SendGrid: create ${absent.length === 1 ? 'it' : 'them'} ` +
+        '(Marketing → Custom Fields) or fix the mapping',
+    );
+  }
+  const found = definitions.custom;
+  return (name) => {
+    const field = found.get(name.toLowerCase());
+    return field === undefined ? undefined : { id: field.id, type: typeOf(field) };
+  };
+};
