@@ -1,0 +1,56 @@
+import { hash } from 'node:crypto';
+import type { Fields, FieldValue, ListChanges } from '@ferry/core';
+
+/*
+ * The change detector: a profile is sent again only when the fingerprint of its mapped fields and
+ * list changes differs from the one the destination last confirmed. So the encoding must be
+ * canonical — the same values give the same text whatever the key order, run or machine — and
+ * different values must give different text: `1` vs `"1"`, `null` vs `""`, a date vs its ISO text,
+ * lists `["a,b"]` vs `["a","b"]`. JSON-quoting every string and key makes it unambiguous.
+ */
+
+const encodeValue = (value: FieldValue): string => {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      // -0 and 0 are the same value to every vendor; NaN/Infinity cannot come out of a mapping,
+      // but are kept distinct rather than collapsed into `null` as JSON would.
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      return `D${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()}`;
+  }
+};
+
+const encodeList = (ids: readonly string[]): string => {
+  // Membership is a set: order and repeats do not change what the destination ends up with.
+  const sorted = [...new Set(ids)].sort();
+  let text = '[';
+  for (const id of sorted) text += `${JSON.stringify(id)},`;
+  return `${text}]`;
+};
+
+/** The canonical text that `fingerprint` hashes (exported for tests and debugging). */
+export const canonicalText = (fields: Fields, lists?: ListChanges): string => {
+  const keys = Object.keys(fields).sort();
+  let text = '{';
+  for (const key of keys) text += `${JSON.stringify(key)}:${encodeValue(fields[key] as FieldValue)},`;
+  text += '}';
+  if (lists !== undefined && (lists.add.length > 0 || lists.remove.length > 0)) {
+    text += `+${encodeList(lists.add)}-${encodeList(lists.remove)}`;
+  }
+  return text;
+};
+
+/**
+ * A short, stable digest of what would be sent for one profile: 22 base64url characters (132 bits
+ * of SHA-256). Key order does not matter; `Date` values count as their ISO instant (distinct from the
+ * same text in a string). No list changes and empty list changes give the same fingerprint, so a
+ * destination whose plugin ignores lists is not re-sent everything when lists are configured. The
+ * identity is not part of it: it is normally a mapped field already.
+ */
+export const fingerprint = (fields: Fields, lists?: ListChanges): string =>
+  hash('sha256', canonicalText(fields, lists), 'base64url').slice(0, 22);

@@ -1,0 +1,142 @@
+import { type Kysely, sql } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+
+/*
+ * Versioned migrations, in code so a bundled CLI needs no migration files on disk. Names sort in the
+ * order they apply. Only portable column types (text, integer, bigint) and plain indexes, so the
+ * same migrations run on SQLite and PostgreSQL. Never edit a released migration: add the next one.
+ */
+
+const initial: Migration = {
+  up: async (db: Kysely<unknown>) => {
+    await db.schema
+      .createTable('runs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('started_at', 'bigint', (c) => c.notNull())
+      .addColumn('finished_at', 'bigint')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('options', 'text', (c) => c.notNull())
+      .addColumn('summary', 'text')
+      .addColumn('error', 'text')
+      .execute();
+
+    await db.schema
+      .createTable('locks')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('owner', 'text', (c) => c.notNull())
+      .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+      .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('run_seen')
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('profile_id', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('run_seen_pk', ['run_id', 'profile_id'])
+      .execute();
+
+    await db.schema
+      .createTable('bad_rows')
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('row', 'bigint', (c) => c.notNull())
+      .addColumn('profile_id', 'text')
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('bad_rows_pk', ['run_id', 'row'])
+      .execute();
+
+    await db.schema
+      .createTable('profile_state')
+      .addColumn('destination', 'text', (c) => c.notNull())
+      .addColumn('profile_id', 'text', (c) => c.notNull())
+      .addColumn('identity', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('op', 'text', (c) => c.notNull())
+      .addColumn('fingerprint', 'text')
+      .addColumn('confirmed_fingerprint', 'text')
+      .addColumn('job_id', 'text')
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'bigint')
+      .addColumn('change', 'text')
+      .addColumn('error_code', 'text')
+      .addColumn('error_message', 'text')
+      .addColumn('error_field', 'text')
+      .addColumn('run_id', 'text')
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('profile_state_pk', ['destination', 'profile_id'])
+      .execute();
+    // Partial indexes (both dialects have them) hold only the few rows they serve: profiles in an
+    // unsettled job (settling updates a job's members at once) and profiles waiting for a retry.
+    // Every profile pays for an index entry only while it is in one of those states.
+    await db.schema
+      .createIndex('profile_state_job')
+      .on('profile_state')
+      .columns(['destination', 'job_id'])
+      .where(sql.ref('job_id'), 'is not', null)
+      .execute();
+    await db.schema
+      .createIndex('profile_state_retry')
+      .on('profile_state')
+      .columns(['destination', 'next_attempt_at'])
+      .where(sql.ref('status'), '=', 'retry_wait')
+      .execute();
+
+    await db.schema
+      .createTable('jobs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('destination', 'text', (c) => c.notNull())
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('member_count', 'integer', (c) => c.notNull())
+      .addColumn('bytes', 'bigint', (c) => c.notNull())
+      .addColumn('handle', 'text')
+      .addColumn('callback_token_hash', 'text')
+      .addColumn('planned_at', 'bigint', (c) => c.notNull())
+      .addColumn('submitted_at', 'bigint')
+      .addColumn('settled_at', 'bigint')
+      .addColumn('next_check_at', 'bigint')
+      .addColumn('check_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('rejected_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('error_code', 'text')
+      .addColumn('error_message', 'text')
+      .execute();
+    await db.schema.createIndex('jobs_state').on('jobs').columns(['destination', 'state']).execute();
+    await db.schema.createIndex('jobs_run').on('jobs').columns(['run_id']).execute();
+
+    await db.schema
+      .createTable('job_members')
+      .addColumn('job_id', 'text', (c) => c.notNull())
+      .addColumn('page', 'integer', (c) => c.notNull())
+      .addColumn('members', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('job_members_pk', ['job_id', 'page'])
+      .execute();
+  },
+  down: async (db: Kysely<unknown>) => {
+    for (const table of ['job_members', 'jobs', 'profile_state', 'bad_rows', 'run_seen', 'locks', 'runs']) {
+      await db.schema.dropTable(table).ifExists().execute();
+    }
+  },
+};
+
+/** Every migration, by name. */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001_initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };
+
+/** Brings the schema up to date; throws with the failing migration's name when one fails. */
+export const migrateToLatest = async (db: Kysely<unknown>): Promise<void> => {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'ferry_migration',
+    migrationLockTableName: 'ferry_migration_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`[ferry] state store migration ${failed} failed: ${reason}`, { cause: error });
+  }
+};

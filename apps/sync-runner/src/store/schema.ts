@@ -1,0 +1,129 @@
+/**
+ * Row types of the state store, as Kysely sees them. Only portable column types are used (text,
+ * integer, bigint), so the same schema runs on SQLite and PostgreSQL: timestamps are epoch
+ * milliseconds in `bigint` columns, JSON is kept as `text`, enumerations are `text`.
+ */
+
+/** A run of `ferry sync`. `running` rows left by a killed process become `interrupted` on the next run. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'aborted' | 'interrupted';
+
+/**
+ * Where one profile stands at one destination.
+ * - `pending`: in a planned or submitted job (`job_id`), not settled yet;
+ * - `exported`: the destination confirmed `confirmed_fingerprint`;
+ * - `rejected`: permanently refused (error columns say why); sent again only when it changes or on `ferry retry`;
+ * - `retry_wait`: a transient failure; `change` holds what to send again at `next_attempt_at`;
+ * - `deleted`: removed from the destination in mirror mode.
+ */
+export type ProfileStatus = 'pending' | 'exported' | 'rejected' | 'retry_wait' | 'deleted';
+
+/**
+ * A job's life: `planned` (batch and members persisted, nothing sent) → `submitting` (the export call
+ * may have reached the vendor) → `submitted` (handle persisted) → `settled` or `failed`. A crash in
+ * `planned` or `submitting` resubmits; in `submitted` it checks again.
+ */
+export type JobState = 'planned' | 'submitting' | 'submitted' | 'settled' | 'failed';
+
+export type ChangeOp = 'upsert' | 'delete';
+
+export interface RunsTable {
+  id: string;
+  started_at: number;
+  finished_at: number | null;
+  status: RunStatus;
+  /** JSON: the options the run was started with (destinations, dry run, full). Never secrets. */
+  options: string;
+  /** JSON: the final `RunSummary`, once the run ended. */
+  summary: string | null;
+  error: string | null;
+}
+
+export interface LocksTable {
+  name: string;
+  owner: string;
+  acquired_at: number;
+  heartbeat_at: number;
+}
+
+/** Ids read in one run: duplicate detection with bounded memory, and the "still in the source" set for mirror mode. */
+export interface RunSeenTable {
+  run_id: string;
+  profile_id: string;
+}
+
+export interface BadRowsTable {
+  run_id: string;
+  row: number;
+  profile_id: string | null;
+  reason: string;
+}
+
+export interface ProfileStateTable {
+  destination: string;
+  profile_id: string;
+  identity: string;
+  status: ProfileStatus;
+  /** The operation of the latest change planned for this profile. */
+  op: ChangeOp;
+  /** Fingerprint of the latest change planned or rejected (null for deletes). */
+  fingerprint: string | null;
+  /** Fingerprint the destination last confirmed; the diff compares against this one only. */
+  confirmed_fingerprint: string | null;
+  /** The job holding the latest change, while `pending`. Outcomes of older jobs never overwrite newer state. */
+  job_id: string | null;
+  attempts: number;
+  next_attempt_at: number | null;
+  /** JSON `StoredChange`, kept only while `retry_wait`. */
+  change: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  error_field: string | null;
+  run_id: string | null;
+  updated_at: number;
+}
+
+export interface JobsTable {
+  id: string;
+  destination: string;
+  run_id: string;
+  state: JobState;
+  /** Submissions made so far (resubmissions after a crash, a vanished job, or a transient submit error). */
+  attempt: number;
+  member_count: number;
+  bytes: number;
+  /** JSON: the destination's job handle, verbatim. */
+  handle: string | null;
+  /** SHA-256 of the per-job callback token; the token itself is never stored. */
+  callback_token_hash: string | null;
+  planned_at: number;
+  submitted_at: number | null;
+  settled_at: number | null;
+  next_check_at: number | null;
+  check_count: number;
+  rejected_count: number;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+/**
+ * A job's members in submission order, a page of up to 1,000 per row: writing a member per row
+ * costs a B-tree insert (and later a delete) per profile, a page costs one per thousand. Members
+ * are only ever read whole, to check or resubmit their job after a restart.
+ */
+export interface JobMembersTable {
+  job_id: string;
+  /** 0-based; pages concatenated in order are the members in order. */
+  page: number;
+  /** JSON array of `StoredMember` tuples. */
+  members: string;
+}
+
+export interface Database {
+  runs: RunsTable;
+  locks: LocksTable;
+  run_seen: RunSeenTable;
+  bad_rows: BadRowsTable;
+  profile_state: ProfileStateTable;
+  jobs: JobsTable;
+  job_members: JobMembersTable;
+}

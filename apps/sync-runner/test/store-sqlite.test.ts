@@ -1,0 +1,32 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { openStateStore } from '../src/store/open-store.ts';
+import { describeStateStore } from './helpers/store-suite.ts';
+
+describeStateStore('state store on SQLite (node:sqlite)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-store-'));
+  const store = await openStateStore({ location: join(dir, 'nested', 'state.db') });
+  return { store, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+});
+
+it('opens an existing file again without re-running migrations, in WAL mode', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-store-'));
+  try {
+    const location = join(dir, 'state.db');
+    const first = await openStateStore({ location });
+    await first.createRun({ id: 'r', startedAt: 1, options: {} });
+    await first.close();
+    const second = await openStateStore({ location });
+    expect((await second.listRuns(5)).map((run) => run.id)).toEqual(['r']);
+    await second.close();
+    const { DatabaseSync } = await import('node:sqlite');
+    const raw = new DatabaseSync(location);
+    expect(raw.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+    expect(raw.prepare('SELECT name FROM ferry_migration').all()).toEqual([{ name: '0001_initial' }]);
+    raw.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
