@@ -342,7 +342,10 @@ describe('against the sandbox', () => {
       ['field', 'C_DateModified'],
       ['list', '4242'],
     ]);
-    // The list probe left nothing behind.
+    // The sandbox answers GET /contacts/lists/{id}, so no probe definition was made.
+    const requests = (await sandbox.stats()).requests;
+    expect(requests).toMatchObject({ 'eloqua.lists': 1, 'eloqua.list': 2 });
+    expect(requests['eloqua.definitionCreate']).toBeUndefined();
     expect((await sandbox.get<{ definitions: unknown[] }>('/__sandbox/definitions')).definitions).toEqual([]);
   });
 

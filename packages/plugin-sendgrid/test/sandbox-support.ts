@@ -102,19 +102,6 @@ export const readHeld = async (sandbox: Sandbox, identities: readonly string[]):
   return held;
 };
 
-/** Whether the sandbox emulates `DELETE /v3/marketing/lists/{id}/contacts` (list removals). */
-export const supportsListRemoval = async (sandbox: Sandbox): Promise<boolean> => {
-  const response = await fetch(
-    `${sandbox.url}/v3/marketing/lists/${LIST_NEWSLETTER}/contacts?contact_ids=probe`,
-    {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${SANDBOX_KEY}` },
-    },
-  );
-  const text = await response.text();
-  return response.status < 300 || !text.includes('no route');
-};
-
 /**
  * The conformance harness against one shared sandbox: reset before each case, faults through the
  * sandbox's own fault rules, HTTP retries off so faults reach the plugin (the kit's advice).

@@ -8,14 +8,12 @@ import {
   SANDBOX_KEY,
   type Sandbox,
   startSendgridSandbox,
-  supportsListRemoval,
 } from './sandbox-support.ts';
 import { upsert } from './support.ts';
 
 /** Integration against the local SendGrid emulator (real HTTP): both paths, deletes, lists, rate limits. */
 
 const sandbox = await startSendgridSandbox();
-const listRemoval = await supportsListRemoval(sandbox);
 afterAll(() => sandbox.close());
 beforeEach(() => sandbox.reset());
 
@@ -174,17 +172,15 @@ describe('lists', () => {
     expect((await sandbox.contact('user2@example.com'))?.list_ids).toEqual([LIST_NEWSLETTER]);
   });
 
-  it.skipIf(!listRemoval)(
-    'removes contacts from lists (skipped while the sandbox lacks DELETE /v3/marketing/lists/{id}/contacts)',
-    async () => {
-      const ctx = contextFor();
-      await settleJob(sendgrid, ctx, [
-        upsert(1, {}, { lists: { add: [LIST_CUSTOMERS, LIST_NEWSLETTER], remove: [] } }),
-      ]);
-      await settleJob(sendgrid, ctx, [upsert(1, {}, { lists: { add: [], remove: [LIST_CUSTOMERS] } })]);
-      expect((await sandbox.contact('user1@example.com'))?.list_ids).toEqual([LIST_NEWSLETTER]);
-    },
-  );
+  it('removes contacts from lists (DELETE /v3/marketing/lists/{id}/contacts)', async () => {
+    const ctx = contextFor();
+    await settleJob(sendgrid, ctx, [
+      upsert(1, {}, { lists: { add: [LIST_CUSTOMERS, LIST_NEWSLETTER], remove: [] } }),
+    ]);
+    await settleJob(sendgrid, ctx, [upsert(1, {}, { lists: { add: [], remove: [LIST_CUSTOMERS] } })]);
+    expect((await sandbox.contact('user1@example.com'))?.list_ids).toEqual([LIST_NEWSLETTER]);
+    expect((await sandbox.stats()).requests).toMatchObject({ 'sendgrid.listRemove': 1 });
+  });
 
   it('verify finds the fields and lists that exist and names the others', async () => {
     const result = await sendgrid.verify(contextFor({ listIds: [LIST_NEWSLETTER] }), {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   createFaultInjector,
   type FaultInjector,
@@ -33,6 +33,7 @@ export interface RequestLogEntry {
   readonly url: string;
   /** The route's id (`sendgrid.upsert`), or `other`. */
   readonly endpoint: string;
+  /** HTTP status sent; 0 when no response was sent (a `reset` fault dropped the connection). */
   readonly status: number;
   readonly ms: number;
   /** Request body size from content-length, when sent. */
@@ -63,6 +64,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     ferryFault?: FaultKind;
     ferryStart?: number;
+    /** Set once the request is in the log, so it is never counted twice. */
+    ferryLogged?: boolean;
   }
 }
 
@@ -93,6 +96,27 @@ export const createVendorServer = (input: {
   const log: RequestLogEntry[] = [];
   let counts: Record<string, number> = {};
 
+  /** Counts the request for `/__sandbox/stats` and appends it to `/__sandbox/requests`. */
+  const record = (request: FastifyRequest, status: number): void => {
+    const endpoint = request.routeOptions.config.endpoint ?? 'other';
+    if (endpoint.startsWith('sandbox.') || request.ferryLogged === true) return;
+    request.ferryLogged = true;
+    counts[endpoint] = (counts[endpoint] ?? 0) + 1;
+    const length = Number(request.headers['content-length']);
+    const entry: RequestLogEntry = {
+      at: new Date().toISOString(),
+      method: request.method,
+      url: request.url,
+      endpoint,
+      status,
+      ms: Math.round(performance.now() - (request.ferryStart ?? performance.now())),
+      ...(Number.isFinite(length) ? { bytes: length } : {}),
+      ...(request.ferryFault === undefined ? {} : { fault: request.ferryFault }),
+    };
+    log.push(entry);
+    if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
+  };
+
   app.addHook('onRequest', async (request, reply) => {
     request.ferryStart = performance.now();
     const endpoint = request.routeOptions.config.endpoint;
@@ -109,6 +133,8 @@ export const createVendorServer = (input: {
       case 'unavailable':
         return input.faultReplies.serverError(reply, 503);
       case 'reset':
+        // A hijacked reply never reaches onResponse, so the request is logged here, with status 0.
+        record(request, 0);
         // Destroying the socket mid-request is what a dropped connection looks like to a client.
         request.raw.socket.destroy();
         return reply.hijack();
@@ -119,22 +145,7 @@ export const createVendorServer = (input: {
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    const endpoint = request.routeOptions.config.endpoint ?? 'other';
-    if (endpoint.startsWith('sandbox.')) return;
-    counts[endpoint] = (counts[endpoint] ?? 0) + 1;
-    const length = Number(request.headers['content-length']);
-    const entry: RequestLogEntry = {
-      at: new Date().toISOString(),
-      method: request.method,
-      url: request.url,
-      endpoint,
-      status: reply.statusCode,
-      ms: Math.round(performance.now() - (request.ferryStart ?? performance.now())),
-      ...(Number.isFinite(length) ? { bytes: length } : {}),
-      ...(request.ferryFault === undefined ? {} : { fault: request.ferryFault }),
-    };
-    log.push(entry);
-    if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
+    record(request, reply.statusCode);
   });
 
   app.get('/__sandbox/requests', { config: { endpoint: 'sandbox.requests' } }, async () => ({

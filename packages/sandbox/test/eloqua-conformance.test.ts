@@ -179,6 +179,24 @@ describe('eloqua responses against the OpenAPI file and the documented examples'
     );
   });
 
+  it("contact lists: documented codes; items carry the keys of Oracle's ContactListIndividualResponse", async () => {
+    const collection = '/api/bulk/2.0/contacts/lists';
+    const list = await eloqua.api('GET', '/contacts/lists?limit=1');
+    expectDocumented('GET', collection, list);
+    expectSameShape({ ...list.body, items: [] }, 'collectionEnvelope');
+    // The OpenAPI file reduces the body to `type: object`; Oracle's operation page lists these.
+    const keys = ['count', 'createdAt', 'createdBy', 'name', 'statement', 'updatedAt', 'updatedBy', 'uri'];
+    expect(Object.keys(list.body.items[0]).sort()).toEqual(keys);
+    const one = await eloqua.api('GET', '/contacts/lists/1001');
+    expectDocumented('GET', `${collection}/{id}`, one);
+    expect(Object.keys(one.body).sort()).toEqual(keys);
+    expect(one.body).toMatchObject({ statement: '{{ContactList[1001]}}', uri: '/contacts/lists/1001' });
+    expect(one.body.createdAt).toMatch(/\.\d{7}Z$/);
+    expectDocumented('GET', `${collection}/{id}`, await eloqua.api('GET', '/contacts/lists/4242'));
+    expectDocumented('GET', collection, await eloqua.api('GET', '/contacts/lists?offset=-1'));
+    expectDocumented('GET', collection, await eloqua.api('GET', '/contacts/lists', { auth: false }));
+  });
+
   it('import definitions: the documented 201 body; every variant valid against the object schema', async () => {
     expectSameShape(definition, 'definitionCreated', ['fields']);
     expect(Object.keys(definition).sort()).toEqual(

@@ -68,6 +68,20 @@ describe('eloqua fault injection', () => {
     expect((await eloqua.api('POST', '/syncs', { json: { syncedInstanceUri: definition.uri } })).status).toBe(
       201,
     );
+    // The dropped request is logged (status 0) and counted, once, like any other.
+    const { requests } = (await eloqua.call('GET', '/__sandbox/requests')).body;
+    expect(
+      requests
+        .filter((entry: { endpoint: string }) => entry.endpoint === 'eloqua.syncCreate')
+        .map((entry: { status: number; fault?: string }) => [entry.status, entry.fault]),
+    ).toEqual([
+      [0, 'reset'],
+      [201, undefined],
+    ]);
+    const stats = (await eloqua.call('GET', '/__sandbox/stats')).body;
+    expect(stats.requests['eloqua.syncCreate']).toBe(2);
+    expect(stats.total).toBe(requests.length);
+    expect(stats.faultsFired).toEqual({ 'eloqua.syncCreate reset': 1 });
   });
 
   it('slow: the response is held for delayMs', async () => {

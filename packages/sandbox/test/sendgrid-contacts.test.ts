@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectMatchesSpec, type Harness, parseCsv, startSendgrid } from './sendgrid-support.ts';
+import { expectMatchesSpec, type Harness, parseCsv, sleep, startSendgrid } from './sendgrid-support.ts';
 
 const LIST_ID = 'ca7a3796-e8a8-4029-9ccb-df8937940562';
 let sg: Harness;
@@ -606,6 +606,200 @@ describe('lists', () => {
       expect((await other.call('GET', '/v3/marketing/contacts/count')).body.contact_count).toBe(0);
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('DELETE /v3/marketing/lists/{id}/contacts', () => {
+  const OTHER_LIST = '5d4c3b2a-1908-4776-8655-443322110099';
+
+  it('removes list membership as an async job, keeps the contacts and their other lists', async () => {
+    const other = await startSendgrid({
+      lists: [
+        { id: LIST_ID, name: 'newsletter' },
+        { id: OTHER_LIST, name: 'customers' },
+      ],
+    });
+    try {
+      await other.upsert({
+        list_ids: [LIST_ID, OTHER_LIST],
+        contacts: ['r1', 'r2', 'r3'].map((name) => ({ email: `${name}@example.com` })),
+      });
+      const idOf = async (email: string): Promise<string> =>
+        (await other.call('GET', `/__sandbox/contacts?email=${email}`)).body.contacts[0].id;
+      const [r1, r2] = [await idOf('r1@example.com'), await idOf('r2@example.com')];
+
+      // Duplicates and blanks in contact_ids are harmless.
+      const accepted = await other.call(
+        'DELETE',
+        `/v3/marketing/lists/${LIST_ID}/contacts?contact_ids=${r1},${r2},,${r1}`,
+      );
+      expect(accepted.status, accepted.text).toBe(202);
+      expectMatchesSpec('lists', '/v3/marketing/lists/{id}/contacts', 'delete', 202, accepted.body);
+      expect(Object.keys(accepted.body)).toEqual(['job_id']);
+
+      const count = await other.call('GET', `/v3/marketing/lists/${LIST_ID}/contacts/count`);
+      expect(count.body).toEqual({ contact_count: 1, billable_count: 1 });
+      expect((await other.call('GET', '/v3/marketing/contacts/count')).body.contact_count).toBe(3);
+      const r1View = (await other.call('GET', '/__sandbox/contacts?email=r1@example.com')).body.contacts[0];
+      expect(r1View.list_ids).toEqual([OTHER_LIST]);
+      const members = await other.call('GET', `/__sandbox/contacts?list_id=${LIST_ID}`);
+      expect(members.body.contacts.map((c: { email: string }) => c.email)).toEqual(['r3@example.com']);
+
+      const job = (await other.call('GET', '/__sandbox/jobs')).body.jobs.find(
+        (item: { id: string }) => item.id === accepted.body.job_id,
+      );
+      expect(job).toMatchObject({
+        kind: 'listRemove',
+        list_id: LIST_ID,
+        status: 'completed',
+        results: { requested_count: 2, removed_count: 2 },
+      });
+      // SendGrid documents no status for these jobs: the contacts job endpoint does not know them.
+      const status = await other.call('GET', `/v3/marketing/contacts/imports/${accepted.body.job_id}`);
+      expect(status.status).toBe(404);
+
+      // Removing again is accepted and removes nothing.
+      const again = await other.call('DELETE', `/v3/marketing/lists/${LIST_ID}/contacts?contact_ids=${r1}`);
+      expect(again.status).toBe(202);
+      const againJob = (await other.call('GET', '/__sandbox/jobs')).body.jobs.find(
+        (item: { id: string }) => item.id === again.body.job_id,
+      );
+      expect(againJob.results).toEqual({ requested_count: 1, removed_count: 0 });
+      expect((await other.call('GET', '/__sandbox/stats')).body.requests['sendgrid.listRemove']).toBe(2);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('400s without contact_ids (the spec Error object) and 404s an unknown list or contact id', async () => {
+    await sg.upsert({ contacts: [{ email: 'keep@example.com' }] });
+    const keep = (await sg.call('GET', '/__sandbox/contacts?email=keep@example.com')).body.contacts[0].id;
+    for (const query of ['', '?contact_ids=', '?contact_ids=,']) {
+      const bad = await sg.call('DELETE', `/v3/marketing/lists/${LIST_ID}/contacts${query}`);
+      expect(bad.status, query).toBe(400);
+      expectMatchesSpec('lists', '/v3/marketing/lists/{id}/contacts', 'delete', 400, bad.body);
+      expect(bad.body).toMatchObject({ field: 'contact_ids' });
+    }
+    const noList = await sg.call(
+      'DELETE',
+      `/v3/marketing/lists/00000000-0000-4000-8000-000000000000/contacts?contact_ids=${keep}`,
+    );
+    expect(noList.status).toBe(404);
+    expectMatchesSpec('lists', '/v3/marketing/lists/{id}/contacts', 'delete', 404, noList.body);
+    expect(noList.body).toEqual({ errors: [{ field: 'id', message: 'list not found' }] });
+
+    const gone = '00000000-0000-4000-8000-0000000000ff';
+    const noContact = await sg.call(
+      'DELETE',
+      `/v3/marketing/lists/${LIST_ID}/contacts?contact_ids=${keep},${gone}`,
+    );
+    expect(noContact.status).toBe(404);
+    expectMatchesSpec('lists', '/v3/marketing/lists/{id}/contacts', 'delete', 404, noContact.body);
+    expect(noContact.body.errors[0]).toEqual({
+      field: 'contact_ids',
+      message: `contact ids do not exist: ${gone}`,
+    });
+    const unauthorised = await sg.call(
+      'DELETE',
+      `/v3/marketing/lists/${LIST_ID}/contacts?contact_ids=${keep}`,
+      {
+        auth: false,
+      },
+    );
+    expect(unauthorised.status).toBe(401);
+  });
+
+  it('keeps the membership until the job ends, and skips contacts and lists deleted meanwhile', async () => {
+    const slow = await startSendgrid({
+      startDelayMs: 400,
+      recordsPerSecond: Number.POSITIVE_INFINITY,
+      lists: [
+        { id: LIST_ID, name: 'newsletter' },
+        { id: OTHER_LIST, name: 'customers' },
+      ],
+    });
+    try {
+      const accepted = await slow.call('PUT', '/v3/marketing/contacts', {
+        body: {
+          list_ids: [LIST_ID, OTHER_LIST],
+          contacts: [{ email: 's1@example.com' }, { email: 's2@example.com' }],
+        },
+      });
+      await sleep(600);
+      const upserted = await slow.call('GET', `/v3/marketing/contacts/imports/${accepted.body.job_id}`);
+      expect(upserted.body.status).toBe('completed');
+      const ids = (await slow.call('GET', '/__sandbox/contacts')).body.contacts.map(
+        (c: { id: string }) => c.id,
+      );
+
+      // A delete of s2 queued just before the removals ends before them; s2 still exists when
+      // the removals are accepted.
+      expect((await slow.call('DELETE', `/v3/marketing/contacts?ids=${ids[1]}`)).status).toBe(202);
+      const removal = await slow.call(
+        'DELETE',
+        `/v3/marketing/lists/${LIST_ID}/contacts?contact_ids=${ids.join(',')}`,
+      );
+      const otherRemoval = await slow.call(
+        'DELETE',
+        `/v3/marketing/lists/${OTHER_LIST}/contacts?contact_ids=${ids.join(',')}`,
+      );
+      expect([removal.status, otherRemoval.status]).toEqual([202, 202]);
+      // OTHER_LIST is deleted while its removal job waits.
+      expect((await slow.call('DELETE', `/v3/marketing/lists/${OTHER_LIST}`)).status).toBe(204);
+      const pending = (await slow.call('GET', '/__sandbox/jobs')).body.jobs.find(
+        (job: { id: string }) => job.id === removal.body.job_id,
+      );
+      expect(pending).toMatchObject({ status: 'pending' });
+      expect(pending.results).toBeUndefined();
+      expect(
+        (await slow.call('GET', `/v3/marketing/lists/${LIST_ID}/contacts/count`)).body.contact_count,
+      ).toBe(2);
+
+      await sleep(600);
+      expect(
+        (await slow.call('GET', `/v3/marketing/lists/${LIST_ID}/contacts/count`)).body.contact_count,
+      ).toBe(0);
+      const jobs = (await slow.call('GET', '/__sandbox/jobs')).body.jobs;
+      const byId = (id: string) => jobs.find((job: { id: string }) => job.id === id);
+      expect(byId(removal.body.job_id)).toMatchObject({
+        status: 'completed',
+        results: { requested_count: 2, removed_count: 1 },
+      });
+      expect(byId(otherRemoval.body.job_id)).toMatchObject({
+        status: 'completed',
+        results: { requested_count: 2, removed_count: 0 },
+      });
+      const s1 = (await slow.call('GET', '/__sandbox/contacts?email=s1@example.com')).body.contacts[0];
+      expect(s1.list_ids).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('answers injected faults on its own endpoint id, without removing anything', async () => {
+    const faulty = await startSendgrid({
+      lists: [{ id: LIST_ID, name: 'newsletter' }],
+      faults: [{ endpoint: 'sendgrid.listRemove', kind: 'unavailable', count: 1 }],
+    });
+    try {
+      await faulty.upsert({ list_ids: [LIST_ID], contacts: [{ email: 'f@example.com' }] });
+      const id = (await faulty.call('GET', '/__sandbox/contacts?email=f@example.com')).body.contacts[0].id;
+      const path = `/v3/marketing/lists/${LIST_ID}/contacts?contact_ids=${id}`;
+      const failed = await faulty.call('DELETE', path);
+      expect(failed.status).toBe(503);
+      expect(
+        (await faulty.call('GET', `/v3/marketing/lists/${LIST_ID}/contacts/count`)).body.contact_count,
+      ).toBe(1);
+      expect((await faulty.call('DELETE', path)).status).toBe(202);
+      expect(
+        (await faulty.call('GET', `/v3/marketing/lists/${LIST_ID}/contacts/count`)).body.contact_count,
+      ).toBe(0);
+      expect((await faulty.call('GET', '/__sandbox/stats')).body.faultsFired).toEqual({
+        'sendgrid.listRemove unavailable': 1,
+      });
+    } finally {
+      await faulty.close();
     }
   });
 });

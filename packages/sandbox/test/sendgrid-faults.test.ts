@@ -135,6 +135,15 @@ describe('fault injection', () => {
       const body = { file_type: 'csv', field_mappings: ['_rf2_T'] };
       await expect(sg.call('PUT', '/v3/marketing/contacts/imports', { body })).rejects.toThrow();
       expect((await sg.call('PUT', '/v3/marketing/contacts/imports', { body })).status).toBe(200);
+      // Logged with status 0 and counted in the stats, though no response was ever sent.
+      const { requests } = (await sg.call('GET', '/__sandbox/requests')).body;
+      expect(requests).toEqual([
+        expect.objectContaining({ endpoint: 'sendgrid.importCreate', status: 0, fault: 'reset' }),
+        expect.objectContaining({ endpoint: 'sendgrid.importCreate', status: 200 }),
+      ]);
+      expect(requests[1].fault).toBeUndefined();
+      const stats = (await sg.call('GET', '/__sandbox/stats')).body;
+      expect(stats).toMatchObject({ requests: { 'sendgrid.importCreate': 2 }, total: 2 });
     } finally {
       await sg.close();
     }

@@ -127,7 +127,17 @@ export const envelope = <T>(items: readonly T[], params: PageParams): Envelope<T
   };
 };
 
-/** Filters, orders and pages JSON items (fields, definitions, syncs). */
+/** The numeric id at the end of an item's `uri` (`/syncs/12` → 12), if it has one. */
+const uriId = (item: Record<string, unknown>): number | undefined => {
+  const match = typeof item.uri === 'string' ? /\/(\d+)$/.exec(item.uri) : null;
+  return match === null ? undefined : Number(match[1]);
+};
+
+/**
+ * Filters, orders and pages JSON items (fields, lists, definitions, syncs). Items whose `term`
+ * values are equal (syncs created in the same millisecond, fields sharing a date) are ordered by
+ * id in the requested direction, so `DESC` is the exact reverse of `ASC` and pages never shift.
+ */
 export const collect = <T extends Record<string, unknown>>(
   items: readonly T[],
   query: CollectionQuery,
@@ -136,14 +146,19 @@ export const collect = <T extends Record<string, unknown>>(
   if (query.orderBy !== undefined) {
     const { term, descending } = query.orderBy;
     const sign = descending ? -1 : 1;
-    selected = selected.sort((a, b) => {
-      const x = a[term] as string | number | undefined;
-      const y = b[term] as string | number | undefined;
-      if (x === y) return 0;
-      if (x === undefined) return 1;
-      if (y === undefined) return -1;
-      return (x < y ? -1 : 1) * sign;
+    // Items without a uri id (none today) fall back to their position in the input.
+    const keyed = selected.map((item, index) => ({ item, id: uriId(item) ?? index }));
+    keyed.sort((a, b) => {
+      const x = a.item[term] as string | number | undefined;
+      const y = b.item[term] as string | number | undefined;
+      if (x !== y) {
+        if (x === undefined) return 1;
+        if (y === undefined) return -1;
+        return (x < y ? -1 : 1) * sign;
+      }
+      return (a.id - b.id) * sign;
     });
+    selected = keyed.map(({ item }) => item);
   }
   return envelope(selected, query);
 };

@@ -20,6 +20,7 @@ import {
   DEFAULT_CONTACT_FIELDS,
 } from './fields.ts';
 import { registerInspectionRoutes } from './inspection.ts';
+import { registerListRoutes } from './lists.ts';
 import type { InvalidFieldPolicy } from './processing.ts';
 import { type ContactListSeed, createContactStore } from './store.ts';
 import { createSyncEngine, registerSyncRoutes } from './syncs.ts';
@@ -112,7 +113,7 @@ export const createEloquaServer = (options: EloquaOptions & CommonOptions = {}):
   const now = () => clock() + clockOffsetMs;
 
   const registry = createFieldRegistry(options.fields ?? DEFAULT_CONTACT_FIELDS);
-  const store = createContactStore(registry, settings.contactLists);
+  const store = createContactStore(registry, settings.contactLists, now);
   const definitions = createDefinitionRegistry();
   const authenticator = createAuthenticator(credentials);
   const createdBy = settings.username;
@@ -133,11 +134,12 @@ export const createEloquaServer = (options: EloquaOptions & CommonOptions = {}):
     faultReplies,
     bodyLimit: settings.maxUploadBytes,
     onReset: () => {
+      // The clock first, so the re-seeded lists are stamped with the reset time.
+      clockOffsetMs = 0;
       engine.clear();
       definitions.clear();
       store.clear();
       authenticator.clear();
-      clockOffsetMs = 0;
     },
   });
   const { app } = server;
@@ -175,6 +177,7 @@ export const createEloquaServer = (options: EloquaOptions & CommonOptions = {}):
       const field = id === undefined ? undefined : registry.byId.get(id);
       return field === undefined ? sendNotFound(reply) : contactFieldJson(field);
     });
+    registerListRoutes(scope, { store, createdBy });
 
     registerDefinitionRoutes(scope, {
       now,

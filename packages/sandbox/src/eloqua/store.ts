@@ -17,6 +17,8 @@ export interface ContactList {
   readonly id: number;
   readonly name: string;
   readonly members: Set<number>;
+  /** When the list came to exist in the sandbox (seeded lists: at start and at each reset). */
+  readonly createdAtMs: number;
 }
 
 export interface ContactListSeed {
@@ -71,6 +73,7 @@ export interface ContactStore {
 export const createContactStore = (
   registry: FieldRegistry,
   seeds: readonly ContactListSeed[],
+  now: () => number = Date.now,
 ): ContactStore => {
   const slots = registry.fields.length;
   const emailSlot = registry.emailSlot;
@@ -89,7 +92,9 @@ export const createContactStore = (
 
   const seedLists = () => {
     lists.clear();
-    for (const seed of seeds) lists.set(seed.id, { id: seed.id, name: seed.name, members: new Set() });
+    const createdAtMs = now();
+    for (const seed of seeds)
+      lists.set(seed.id, { id: seed.id, name: seed.name, members: new Set(), createdAtMs });
   };
   seedLists();
 
@@ -206,7 +211,7 @@ export const createContactStore = (
       const listId = id ?? Math.max(1000, ...lists.keys()) + 1;
       if (!Number.isSafeInteger(listId) || listId < 1) return 'id must be a positive integer';
       if (lists.has(listId)) return `list ${listId} already exists`;
-      const list: ContactList = { id: listId, name, members: new Set() };
+      const list: ContactList = { id: listId, name, members: new Set(), createdAtMs: now() };
       lists.set(listId, list);
       return list;
     },

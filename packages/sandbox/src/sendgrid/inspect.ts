@@ -1,7 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import { renderContact } from './contact-view.ts';
+import { isoSeconds, renderContact } from './contact-view.ts';
 import type { SendgridContext } from './context.ts';
 import { renderJob } from './imports.ts';
+import type { Job } from './jobs.ts';
+
+/** A list-removal job; SendGrid has no status view of these, so the shape is the sandbox's. */
+const renderListRemoval = (job: Job): Record<string, unknown> => ({
+  id: job.id,
+  status: job.status,
+  kind: job.kind,
+  list_id: job.listIds[0],
+  ...(job.status === 'pending'
+    ? {}
+    : { results: { requested_count: job.requested, removed_count: job.removed } }),
+  started_at: isoSeconds(job.createdAtMs),
+  ...(job.finishedAtMs === undefined ? {} : { finished_at: isoSeconds(job.finishedAtMs) }),
+});
 
 /**
  * `/__sandbox/*` views of what the emulator holds, so tests assert end state rather than
@@ -66,6 +80,10 @@ export const registerInspectionRoutes = (app: FastifyInstance, ctx: SendgridCont
 
   app.get('/__sandbox/jobs', { config: { endpoint: 'sandbox.jobs' } }, async (request) => {
     const origin = ctx.originOf(request);
-    return { jobs: [...ctx.jobs.all()].map((job) => ({ ...renderJob(job, origin), kind: job.kind })) };
+    return {
+      jobs: [...ctx.jobs.all()].map((job) =>
+        job.kind === 'listRemove' ? renderListRemoval(job) : { ...renderJob(job, origin), kind: job.kind },
+      ),
+    };
   });
 };

@@ -8,13 +8,14 @@ import type { RowIdentifiers } from './validation.ts';
 export type JobStatus = 'pending' | 'completed' | 'errored' | 'failed';
 
 /**
- * One contacts job: a JSON upsert, a CSV import or a delete. Its records wait in packed form and
- * reach the store all at once when the job's timeline ends (a timer at `endsAtMs`, and a lazy
- * settle before every read, so what a client reads is consistent with the job status it sees).
+ * One contacts job: a JSON upsert, a CSV import, a delete or a list removal. Its records wait in
+ * packed form and reach the store all at once when the job's timeline ends (a timer at
+ * `endsAtMs`, and a lazy settle before every read, so what a client reads is consistent with the
+ * job status it sees).
  */
 export interface Job {
   readonly id: string;
-  readonly kind: 'upsert' | 'import' | 'delete';
+  readonly kind: 'upsert' | 'import' | 'delete' | 'listRemove';
   readonly createdAtMs: number;
   readonly listIds: readonly string[];
   status: JobStatus;
@@ -28,6 +29,8 @@ export interface Job {
   pending: string[];
   /** Contact ids to delete, or 'all'. */
   deletes?: readonly string[] | 'all';
+  /** List removals: contact ids to take off `listIds[0]`. */
+  removes?: readonly string[];
   /** Rows of the errors file: packed `[email, phone_number_id, external_id, anonymous_id, message]`. */
   errorRows: string[];
   /** Which identifiers the job's input used (bit i = IDENTIFIERS[i]); picks the errors file columns. */
@@ -35,6 +38,8 @@ export interface Job {
   created: number;
   updated: number;
   deleted: number;
+  /** List removals: memberships actually removed. */
+  removed: number;
   /** Set when the whole job failed (e.g. a CSV whose header does not match field_mappings). */
   failure?: string;
 }
@@ -49,6 +54,8 @@ export interface JobQueue {
   /** The job's input is complete: start its timeline (and finish it now in zero-delay mode). */
   readonly queue: (job: Job) => void;
   readonly submitDelete: (ids: readonly string[], all: boolean) => Job;
+  /** `DELETE /v3/marketing/lists/{id}/contacts`: membership only, applied when the job ends. */
+  readonly submitListRemoval: (listId: string, ids: readonly string[]) => Job;
   readonly get: (id: string) => Job | undefined;
   /** Forget a job for good (the `vanish` fault): its unapplied records are dropped. */
   readonly vanish: (id: string) => void;
@@ -147,9 +154,20 @@ export const createJobQueue = (input: {
     }
   };
 
+  const applyListRemoval = (job: Job): void => {
+    const listId = job.listIds[0];
+    // A list deleted while the job waited has no members left to remove.
+    if (listId === undefined || lists.get(listId) === undefined) return;
+    for (const id of job.removes ?? []) {
+      const slot = store.indexOfId(id);
+      if (slot !== undefined && store.removeFromList(listId, slot)) job.removed += 1;
+    }
+  };
+
   const finish = (job: Job, nowMs: number): void => {
     if (job.failure === undefined) {
       if (job.kind === 'delete') applyDelete(job);
+      else if (job.kind === 'listRemove') applyListRemoval(job);
       else applyUpsert(job, nowMs);
     } else {
       job.pending = [];
@@ -188,6 +206,7 @@ export const createJobQueue = (input: {
       created: 0,
       updated: 0,
       deleted: 0,
+      removed: 0,
     };
     jobs.set(job.id, job);
     return job;
@@ -218,6 +237,13 @@ export const createJobQueue = (input: {
     submitDelete: (ids, all) => {
       const job = create('delete', []);
       job.deletes = all ? 'all' : ids;
+      job.requested = ids.length;
+      queue(job);
+      return job;
+    },
+    submitListRemoval: (listId, ids) => {
+      const job = create('listRemove', [listId]);
+      job.removes = ids;
       job.requested = ids.length;
       queue(job);
       return job;

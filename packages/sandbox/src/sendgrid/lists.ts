@@ -170,6 +170,35 @@ export const registerListRoutes = (app: FastifyInstance, ctx: SendgridContext): 
     },
   );
 
+  app.delete<{ Params: { id: string }; Querystring: { contact_ids?: string } }>(
+    '/v3/marketing/lists/:id/contacts',
+    { config: { endpoint: 'sendgrid.listRemove' } },
+    async (request, reply) => {
+      const { id } = request.params;
+      // The spec's 404 covers both an unknown list and unknown contact ids.
+      if (ctx.lists.get(id) === undefined) return sendError(reply, 404, 'list not found', 'id');
+      const ids = [
+        ...new Set(
+          (request.query.contact_ids ?? '')
+            .split(',')
+            .map((contactId) => contactId.trim())
+            .filter((contactId) => contactId !== ''),
+        ),
+      ];
+      if (ids.length === 0) {
+        // The spec types this 400 as one `Error` object, not the usual `{errors: [...]}`.
+        return reply
+          .code(400)
+          .send({ field: 'contact_ids', message: 'contact_ids (comma-separated contact ids) is required' });
+      }
+      const unknown = ids.filter((contactId) => ctx.store.indexOfId(contactId) === undefined);
+      if (unknown.length > 0)
+        return sendError(reply, 404, `contact ids do not exist: ${unknown.join(',')}`, 'contact_ids');
+      const job = ctx.jobs.submitListRemoval(id, ids);
+      return reply.code(202).send({ job_id: job.id });
+    },
+  );
+
   app.get<{ Params: { id: string } }>(
     '/v3/marketing/lists/:id/contacts/count',
     { config },

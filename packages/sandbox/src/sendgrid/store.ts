@@ -42,6 +42,8 @@ export interface ContactStore {
   readonly idOf: (index: number) => string;
   readonly indexOfId: (id: string) => number | undefined;
   readonly addToList: (listId: string, index: number) => void;
+  /** Takes a contact off a list (membership only); false when it was not on it. */
+  readonly removeFromList: (listId: string, index: number) => boolean;
   readonly listIdsOf: (index: number) => string[];
   readonly listSize: (listId: string) => number;
   readonly isOnList: (listId: string, index: number) => boolean;
@@ -201,6 +203,17 @@ export const createContactStore = (): ContactStore => {
         list.bits[word] = current | bit;
         list.size += 1;
       }
+    },
+    removeFromList: (listId, slot) => {
+      const list = lists.get(listId);
+      if (list === undefined) return false;
+      const word = slot >>> 5;
+      const bit = 1 << (slot & 31);
+      const bits = list.bits[word] ?? 0;
+      if ((bits & bit) === 0) return false;
+      list.bits[word] = bits & ~bit;
+      list.size -= 1;
+      return true;
     },
     listIdsOf: (slot) => {
       const ids: string[] = [];
