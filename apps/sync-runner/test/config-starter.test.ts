@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SANDBOX_SENDGRID_URL, loadConfig, starterConfig } from '../src/config/index.ts';
+// The sandbox package's own CLI defaults (`pnpm sandbox`), which `ferry sandbox` and the starter follow.
+import { DEFAULT_ELOQUA_PORT, DEFAULT_SENDGRID_PORT } from '../../../packages/sandbox/src/cli.ts';
+import {
+  DEFAULT_SANDBOX_ELOQUA_URL,
+  DEFAULT_SANDBOX_SENDGRID_URL,
+  loadConfig,
+  starterConfig,
+} from '../src/config/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'ferry-starter-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -22,6 +29,12 @@ describe('starterConfig', () => {
     expect(text).toContain("apiKey: '${SENDGRID_API_KEY:-SG.sandbox}'");
     expect(text).toContain(`baseUrl: '\${SENDGRID_BASE_URL:-${DEFAULT_SANDBOX_SENDGRID_URL}}'`);
     expect(starterConfig({ sandboxUrl: 'http://127.0.0.1:9999' })).toContain('http://127.0.0.1:9999');
+  });
+
+  it('points at the ports the sandbox listens on by default (Eloqua 4010, SendGrid 4011)', () => {
+    expect(new URL(DEFAULT_SANDBOX_ELOQUA_URL).port).toBe(String(DEFAULT_ELOQUA_PORT));
+    expect(new URL(DEFAULT_SANDBOX_SENDGRID_URL).port).toBe(String(DEFAULT_SENDGRID_PORT));
+    expect(starterConfig()).toContain(`\${ELOQUA_LOGIN_URL:-${DEFAULT_SANDBOX_ELOQUA_URL}}`);
   });
 
   it('loads as a valid config that writes to the sandbox unless the environment says otherwise', async () => {

@@ -12,4 +12,10 @@ export {
   parseConfig,
 } from './load.ts';
 export * from './schema.ts';
-export { DEFAULT_SANDBOX_SENDGRID_URL, type StarterConfigOptions, starterConfig } from './starter.ts';
+export {
+  DEFAULT_SANDBOX_ELOQUA_URL,
+  DEFAULT_SANDBOX_SENDGRID_URL,
+  SANDBOX_ELOQUA_CREDENTIALS,
+  type StarterConfigOptions,
+  starterConfig,
+} from './starter.ts';

@@ -3,8 +3,19 @@ export interface StarterConfigOptions {
   readonly sandboxUrl?: string;
 }
 
-/** Where `ferry sandbox` serves the SendGrid emulator unless told otherwise. */
-export const DEFAULT_SANDBOX_SENDGRID_URL = 'http://127.0.0.1:4010';
+/**
+ * Where `ferry sandbox` (and `pnpm sandbox`) serve the emulators unless told otherwise: Eloqua on
+ * 4010, SendGrid on 4011, the sandbox package's own defaults.
+ */
+export const DEFAULT_SANDBOX_ELOQUA_URL = 'http://127.0.0.1:4010';
+export const DEFAULT_SANDBOX_SENDGRID_URL = 'http://127.0.0.1:4011';
+
+/** The Basic credentials the Eloqua emulator accepts (`ferry sandbox` prints them). */
+export const SANDBOX_ELOQUA_CREDENTIALS = {
+  site: 'FerrySandbox',
+  username: 'sandbox.user',
+  password: 'sandbox-password',
+} as const;
 
 /**
  * The text `ferry init` writes to `ferry.config.ts`: a commented config that reads `contacts.csv`
@@ -59,6 +70,26 @@ export default defineConfig({
       // mirror.maxDeleteFraction (default 0.1) of them would go.
       // mode: 'mirror',
     },
+
+    // A second destination: Eloqua, through the emulator \`ferry sandbox\` serves on ${DEFAULT_SANDBOX_ELOQUA_URL}.
+    // eloqua: {
+    //   plugin: 'eloqua',
+    //   options: {
+    //     loginUrl: '\${ELOQUA_LOGIN_URL:-${DEFAULT_SANDBOX_ELOQUA_URL}}',
+    //     auth: {
+    //       type: 'basic',
+    //       site: '\${ELOQUA_SITE:-${SANDBOX_ELOQUA_CREDENTIALS.site}}',
+    //       username: '\${ELOQUA_USERNAME:-${SANDBOX_ELOQUA_CREDENTIALS.username}}',
+    //       password: '\${ELOQUA_PASSWORD:-${SANDBOX_ELOQUA_CREDENTIALS.password}}',
+    //     },
+    //   },
+    //   identity: 'C_EmailAddress',
+    //   fields: {
+    //     C_EmailAddress: { column: 'email', transform: ['trim', 'lowercase'] },
+    //     C_FirstName: 'first_name',
+    //     C_LastName: 'last_name',
+    //   },
+    // },
   },
 });
 `;

@@ -8,11 +8,13 @@ import {
   createRedactor,
   type DestinationContext,
   type ExportResult,
+  type Fields,
   JOB_NOT_FOUND,
   type JobHandle,
   type JobMember,
   type JobStatus,
   type Limits,
+  type ListChanges,
   type Logger,
   PermanentError,
   type ProfileChange,
@@ -520,14 +522,18 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
     }
   };
 
-  const startJob = (job: ActiveJob): void => {
+  const startJob = (job: ActiveJob): Promise<void> => {
     const task = limit(() => runJob(job));
     tasks.add(task);
     void task.finally(() => {
       tasks.delete(task);
       notify();
     });
+    return task;
   };
+
+  // Jobs that earlier runs left unfinished, while this run drives them.
+  const resumed = new Set<Promise<void>>();
 
   const waitForJobs = async (): Promise<void> => {
     while (tasks.size > 0) await Promise.allSettled([...tasks]);
@@ -554,7 +560,9 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
         };
         if (job.state === 'submitted' && stored.callbackTokenHash !== null)
           listen(job, stored.callbackTokenHash);
-        startJob(job);
+        const task = startJob(job);
+        resumed.add(task);
+        void task.finally(() => resumed.delete(task));
       }
     }
     packing = pack(channel.items()).catch(fail);
@@ -562,35 +570,67 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
 
   const offer: DestinationLane['offer'] = async (records) => {
     if (stopped() || stalled) return;
-    const states = await store.getProfileStates(
-      key,
-      records.map((item) => item.id),
-    );
-    const changes: ProfileChange[] = [];
     const rejects: DirectReject[] = [];
     const keepLists = plugin.capabilities.lists;
+    const mapped: {
+      item: SourceRecordItem;
+      fields: Fields;
+      identity: string;
+      lists?: ListChanges;
+      print: string;
+    }[] = [];
     for (const item of records) {
       counters.considered += 1;
-      const mapped = destination.map(item.record);
-      if (!mapped.ok) {
+      const result = destination.map(item.record);
+      if (!result.ok) {
         rejects.push({
           profileId: item.id,
           identity: '',
           fingerprint: null,
           code: 'invalid_value',
-          message: `row ${item.row}: ${mapped.reason}`,
-          field: mapped.field,
+          message: `row ${item.row}: ${result.reason}`,
+          field: result.field,
         });
         continue;
       }
       // Empty list changes are no list changes (the fingerprint agrees), so plugins are not asked to do nothing.
       const lists =
         keepLists &&
-        mapped.lists !== undefined &&
-        (mapped.lists.add.length > 0 || mapped.lists.remove.length > 0)
-          ? mapped.lists
+        result.lists !== undefined &&
+        (result.lists.add.length > 0 || result.lists.remove.length > 0)
+          ? result.lists
           : undefined;
-      const print = fingerprint(mapped.fields, lists);
+      const print = fingerprint(result.fields, lists);
+      mapped.push({
+        item,
+        fields: result.fields,
+        identity: result.identity,
+        print,
+        ...(lists === undefined ? {} : { lists }),
+      });
+    }
+    if (rejects.length > 0) {
+      counters.rejected += rejects.length;
+      if (!run.dryRun) await store.recordRejects(key, runId, clock.now(), rejects);
+    }
+
+    const ids = mapped.map(({ item }) => item.id);
+    let states = await store.getProfileStates(key, ids);
+    // New values of a profile whose older values are still in a job an earlier run left unfinished:
+    // sent now, they would race that job at the vendor, which may well apply the older job last and
+    // leave stale values behind a confirmed fingerprint. Let the resumed jobs end first.
+    const superseding = mapped.some(({ item, print }) => {
+      const state = states.get(item.id);
+      return state?.status === 'pending' && state.fingerprint !== print;
+    });
+    if (superseding && resumed.size > 0) {
+      await Promise.allSettled([...resumed]);
+      if (stopped() || stalled) return;
+      states = await store.getProfileStates(key, ids);
+    }
+
+    const changes: ProfileChange[] = [];
+    for (const { item, fields, identity, lists, print } of mapped) {
       const state = states.get(item.id);
       if (!needsSend(state, print, run.full)) {
         if (state?.status === 'rejected') counters.stillRejected += 1;
@@ -599,14 +639,10 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
       }
       const change: UpsertChange =
         lists === undefined
-          ? { kind: 'upsert', profileId: item.id, identity: mapped.identity, fields: mapped.fields }
-          : { kind: 'upsert', profileId: item.id, identity: mapped.identity, fields: mapped.fields, lists };
+          ? { kind: 'upsert', profileId: item.id, identity, fields }
+          : { kind: 'upsert', profileId: item.id, identity, fields, lists };
       plannedOf.set(change, { change, fingerprint: print, attempts: 0 });
       changes.push(change);
-    }
-    if (rejects.length > 0) {
-      counters.rejected += rejects.length;
-      if (!run.dryRun) await store.recordRejects(key, runId, clock.now(), rejects);
     }
     await channel.push(changes);
   };
