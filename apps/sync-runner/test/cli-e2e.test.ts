@@ -213,6 +213,8 @@ describe('the ferry CLI', () => {
         FERRY_TEST_CRASH_AFTER_WRITES: String(crashAt),
       });
       expect(killed.signal, `crash after ${crashAt} writes`).toBe('SIGKILL');
+      // It says which write it died before, so harnesses can tell the step it interrupted.
+      expect(killed.stderr).toMatch(new RegExp(`killed before write ${crashAt + 1} \\(\\w+\\)`));
       const resumed = await runCli(dir, ['sync', '--json']);
       expect(resumed.code, `${resumed.stderr} (crash after ${crashAt})`).toBe(0);
       const status = json(await runCli(dir, ['status', '--json']));

@@ -79,6 +79,9 @@ export const toSyncDestination = (
       maxCheckIntervalMs: config.polling.maxIntervalMs,
     },
     ...(config.concurrency === undefined ? {} : { maxJobsInFlight: config.concurrency }),
+    ...(config.http?.timeoutMs === undefined
+      ? {}
+      : { context: { httpOverrides: { timeoutMs: config.http.timeoutMs } } }),
   };
 };
 

@@ -76,7 +76,9 @@ export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): P
     const runStore =
       crashAt === undefined
         ? store
-        : crashAfterWrites(store, Number(crashAt), () => {
+        : crashAfterWrites(store, Number(crashAt), (write, count) => {
+            // Name the step the crash interrupts, for harnesses (stderr is synchronous on pipes and files).
+            io.stderr.write(`[ferry] ${CRASH_VARIABLE}: killed before write ${count} (${write})\n`);
             process.kill(process.pid, 'SIGKILL');
             throw new Error('unreachable: killed');
           }).store;

@@ -42,6 +42,7 @@ export const verifyCommand = async (options: VerifyCommandOptions, io: CommandIO
       let result: VerifyResult;
       try {
         const ctx = createContext(destination.plugin, {
+          ...destination.context,
           options: destination.options,
           logger,
           signal: io.signal,

@@ -207,6 +207,19 @@ export const pollingSchema = z.strictObject({
     .meta({ description: 'Longest wait between two status checks of a job. Default 60000.' }),
 });
 
+export const httpSchema = z.strictObject({
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .meta({
+      description:
+        "Per-attempt timeout of the destination's HTTP requests; a request past it is retried like a " +
+        'dropped connection. Default 30000.',
+    }),
+});
+
 export const destinationSchema = z
   .strictObject({
     plugin: z
@@ -257,6 +270,7 @@ export const destinationSchema = z
       .meta({ description: "Jobs in flight at once; at most the plugin's own limit, which is the default." }),
     retry: retrySchema.prefault({}),
     polling: pollingSchema.prefault({}),
+    http: httpSchema.optional(),
   })
   .refine((destination) => destination.polling.initialIntervalMs <= destination.polling.maxIntervalMs, {
     message: 'initialIntervalMs must not exceed maxIntervalMs',
@@ -298,3 +312,4 @@ export type ListsConfig = z.output<typeof listsSchema>;
 export type MirrorConfig = z.output<typeof mirrorSchema>;
 export type RetryConfig = z.output<typeof retrySchema>;
 export type PollingConfig = z.output<typeof pollingSchema>;
+export type HttpConfig = z.output<typeof httpSchema>;
