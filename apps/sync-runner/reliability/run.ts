@@ -247,6 +247,8 @@ log(
     `kills survived ${n(figures.killsSurvived)}, faults injected ${n(faultsInjected)}, rows tried ${n(rowsTried)}, ` +
     `profiles lost ${n(lost)}, duplicates sent ${n(duplicatesSent)} (${formatMs(elapsed)})`,
 );
+// The plain closing line CI reads, alone on its line.
+log(`reliability: ${report.checks.length - failures.length} passed, ${failures.length} failed`);
 if (failures.length === 0 && !args.keep) rmSync(work, { recursive: true, force: true });
 else log(`work directory kept: ${work}`);
 process.exit(failures.length === 0 ? 0 : 1);

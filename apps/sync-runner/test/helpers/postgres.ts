@@ -16,7 +16,12 @@ export const probePostgres = async (): Promise<
     await client.query('select 1');
     return { available: true };
   } catch (error) {
-    return { available: false, reason: error instanceof Error ? error.message : String(error) };
+    const reason = error instanceof Error ? error.message : String(error);
+    // .ci/run sets this: in CI a missing server is a broken build, never a skipped suite.
+    if (process.env.FERRY_REQUIRE_POSTGRES === '1') {
+      throw new Error(`FERRY_REQUIRE_POSTGRES=1 but PostgreSQL at ${postgresUrl} is unreachable: ${reason}`);
+    }
+    return { available: false, reason };
   } finally {
     await client.end().catch(() => undefined);
   }
