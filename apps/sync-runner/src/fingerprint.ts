@@ -33,15 +33,59 @@ const encodeList = (ids: readonly string[]): string => {
   return `${text}]`;
 };
 
+interface KeyOrder {
+  /** The keys in the order `Object.keys` gave them. */
+  readonly keys: readonly string[];
+  /** The same keys sorted, each with its encoded prefix (`"key":`). */
+  readonly sorted: readonly { readonly key: string; readonly prefix: string }[];
+}
+
+// A run maps every record of a destination to the same keys in the same order, so the sorted order
+// and the quoted keys are worked out once per key list instead of once per profile (about half the
+// cost of a fingerprint). A few entries cover several destinations fingerprinting in turn.
+const KEY_ORDERS = 8;
+const keyOrders: KeyOrder[] = [];
+
+const sortedKeys = (fields: Fields): KeyOrder['sorted'] => {
+  const keys = Object.keys(fields);
+  for (const order of keyOrders) {
+    if (order.keys.length !== keys.length) continue;
+    let same = true;
+    for (let index = 0; index < keys.length; index += 1) {
+      if (order.keys[index] !== keys[index]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return order.sorted;
+  }
+  const sorted = [...keys].sort().map((key) => ({ key, prefix: `${JSON.stringify(key)}:` }));
+  keyOrders.unshift({ keys, sorted });
+  if (keyOrders.length > KEY_ORDERS) keyOrders.pop();
+  return sorted;
+};
+
+// A destination passes the same frozen list changes for every profile: encode them once per object.
+let lastLists: ListChanges | undefined;
+let lastListsText = '';
+
+const encodeLists = (lists: ListChanges): string => {
+  if (lists === lastLists) return lastListsText;
+  const text = `+${encodeList(lists.add)}-${encodeList(lists.remove)}`;
+  if (Object.isFrozen(lists) && Object.isFrozen(lists.add) && Object.isFrozen(lists.remove)) {
+    lastLists = lists;
+    lastListsText = text;
+  }
+  return text;
+};
+
 /** The canonical text that `fingerprint` hashes (exported for tests and debugging). */
 export const canonicalText = (fields: Fields, lists?: ListChanges): string => {
-  const keys = Object.keys(fields).sort();
   let text = '{';
-  for (const key of keys) text += `${JSON.stringify(key)}:${encodeValue(fields[key] as FieldValue)},`;
+  for (const { key, prefix } of sortedKeys(fields))
+    text += `${prefix}${encodeValue(fields[key] as FieldValue)},`;
   text += '}';
-  if (lists !== undefined && (lists.add.length > 0 || lists.remove.length > 0)) {
-    text += `+${encodeList(lists.add)}-${encodeList(lists.remove)}`;
-  }
+  if (lists !== undefined && (lists.add.length > 0 || lists.remove.length > 0)) text += encodeLists(lists);
   return text;
 };
 

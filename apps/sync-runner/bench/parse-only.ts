@@ -1,0 +1,28 @@
+/**
+ * The floor of the sync benchmark: the same CSV file parsed by fast-csv alone (header row, one object
+ * per row), rows counted and nothing else done with them. `ferry sync` reads its source with
+ * fast-csv too, so no sync of the file can be faster than this.
+ *
+ *   pnpm exec node bench/parse-only.ts bench-data/profiles-1000000.csv
+ *
+ * Prints `{ rows, ms }` as JSON (the parse alone, without process start-up).
+ */
+import { createReadStream } from 'node:fs';
+import { parse } from 'fast-csv';
+
+const path = process.argv[2];
+if (path === undefined) throw new Error('usage: node bench/parse-only.ts <file.csv>');
+
+const started = performance.now();
+const rows = await new Promise<number>((resolve, reject) => {
+  let count = 0;
+  createReadStream(path)
+    .on('error', reject)
+    .pipe(parse({ headers: true }))
+    .on('error', reject)
+    .on('data', () => {
+      count += 1;
+    })
+    .on('end', () => resolve(count));
+});
+process.stdout.write(`${JSON.stringify({ rows, ms: performance.now() - started })}\n`);
