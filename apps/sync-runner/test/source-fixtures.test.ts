@@ -29,7 +29,7 @@ describe('broken input corpus', () => {
       const source = sourceSchema.parse({ ...expected.source, path: fileURLToPath(new URL(file, FIXTURES)) });
       const items: Record<string, unknown>[] = [];
       const reading = (async () => {
-        for await (const item of readSource(source)) items.push(summary(item));
+        for await (const batch of readSource(source)) items.push(...batch.map(summary));
       })();
       if (expected.throws !== undefined) {
         await expect(reading).rejects.toThrow(SourceError);

@@ -23,7 +23,7 @@ const read = async (
 ): Promise<SourceItem[]> => {
   const items: SourceItem[] = [];
   const options = maxRecordLength === undefined ? {} : { maxRecordLength };
-  for await (const item of readSource(jsonl(content, extra), options)) items.push(item);
+  for await (const batch of readSource(jsonl(content, extra), options)) items.push(...batch);
   return items;
 };
 

@@ -32,16 +32,20 @@ class SourceFailure {
   }
 }
 
-/** Groups the source into chunks; a source error ends the chunks with a SourceFailure. */
+/**
+ * Regroups the source into chunks of `size` items (the last one may be smaller); a source error ends
+ * the chunks with what was read before it, then a SourceFailure. The source gives items one by one or
+ * in arrays, as `readSource` does (one per chunk read).
+ */
 async function* chunksOf(
-  source: AsyncIterable<SourceItem>,
+  source: AsyncIterable<SourceItem | readonly SourceItem[]>,
   size: number,
 ): AsyncGenerator<SourceItem[] | SourceFailure, void, undefined> {
   const iterator = source[Symbol.asyncIterator]();
   let chunk: SourceItem[] = [];
   try {
     for (;;) {
-      let next: IteratorResult<SourceItem>;
+      let next: IteratorResult<SourceItem | readonly SourceItem[]>;
       try {
         next = await iterator.next();
       } catch (cause) {
@@ -50,10 +54,16 @@ async function* chunksOf(
         return;
       }
       if (next.done === true) break;
-      chunk.push(next.value);
-      if (chunk.length >= size) {
-        yield chunk;
-        chunk = [];
+      // (`Array.isArray` does not narrow readonly arrays.)
+      const items = Array.isArray(next.value)
+        ? (next.value as readonly SourceItem[])
+        : [next.value as SourceItem];
+      for (const item of items) {
+        chunk.push(item);
+        if (chunk.length >= size) {
+          yield chunk;
+          chunk = [];
+        }
       }
     }
     if (chunk.length > 0) yield chunk;

@@ -32,8 +32,11 @@ export interface SyncDestination {
 
 export interface SyncRequest {
   readonly store: StateStore;
-  /** The source, read once, streaming. */
-  readonly source: AsyncIterable<SourceItem>;
+  /**
+   * The source, read once, streaming: items one by one, or in arrays as `readSource` gives them (one
+   * per chunk read, which saves an `await` per item).
+   */
+  readonly source: AsyncIterable<SourceItem | readonly SourceItem[]>;
   readonly destinations: readonly SyncDestination[];
   /** Read, map and diff, count what would be sent, send nothing and record nothing. */
   readonly dryRun?: boolean;

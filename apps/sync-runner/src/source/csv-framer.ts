@@ -1,12 +1,19 @@
 /*
- * Splits decoded CSV text into records before fast-csv parses their fields.
+ * Reads decoded CSV text as records: their fields, exact row and line numbers, and broken records
+ * reported instead of ending the read. One pass over the characters; nothing else parses the fields.
  *
- * fast-csv on its own cannot do three things the runner needs. It has no line numbers. It cannot go
- * on after broken quoting: it throws and the stream ends, so one stray `"` would stop a sync. And an
- * unclosed quote makes it buffer the whole rest of the file, re-scanning it on every chunk, before it
- * fails at the end. The framer tracks quotes with fast-csv's own rules (a quote only opens at the
- * start of a field, possibly after spaces; `""` inside quotes is a quote), so records it hands over are
- * exactly those fast-csv would find, and it bounds how long a record may grow.
+ * Fields are exactly what fast-csv (core's `parseCsv`, which used to parse them after this framer)
+ * makes of a record, by its rules: a quote opens a quoted field only at the start of a field, possibly
+ * after whitespace, and that whitespace is dropped, as is whitespace after the closing quote; `""`
+ * inside quotes is a quote; an unquoted value is kept as it is, spaces included, except that a record
+ * starting with whitespace and a delimiter has an empty first field. test/source-csv-differential.test.ts
+ * checks this against fast-csv on random text.
+ *
+ * fast-csv itself is not used because it cannot do three things the runner needs. It has no line
+ * numbers. It cannot go on after broken quoting: it throws and the stream ends, so one stray `"` would
+ * stop a sync. And an unclosed quote makes it buffer the whole rest of the file, re-scanning it on every
+ * chunk, before it fails at the end. This framer also bounds how long a record may grow. (It used to
+ * frame records for fast-csv; parsing every character twice cost more than the rest of the reader.)
  *
  * Recovering from a runaway quote: the likeliest cause of a quoted field that never closes, or that
  * "closes" on a later line followed by text, is a stray quote on the line where it opened. So that
@@ -36,8 +43,13 @@ export type FrameProblem =
   | { readonly kind: 'too-long' };
 
 export interface FramedRecord {
-  /** The record's text without its line break; partial when `problem` is set. */
+  /**
+   * The record's text without its line break; partial when `problem` is set. For checks only: it may
+   * share memory with the whole chunk it came in, so it should not be kept (`fields` do not).
+   */
   readonly text: string;
+  /** The values, as fast-csv reads them; empty when `problem` is set. */
+  readonly fields: readonly string[];
   /** 1-based record number; the first record (usually the header) is 1. Blank lines count. */
   readonly row: number;
   /** 1-based physical line the record starts on. */
@@ -46,7 +58,11 @@ export interface FramedRecord {
 }
 
 export interface CsvFramer {
-  /** Frames the records completed by `chunk`; an unfinished one is kept for the next call. */
+  /**
+   * Frames the records completed by `chunk`; an unfinished one is kept for the next call. Blank
+   * records (nothing but whitespace and delimiters: an empty line, a spreadsheet's `,,,` padding row)
+   * are counted in `row` but not returned.
+   */
   readonly push: (chunk: string) => FramedRecord[];
   /** Frames what is left at the end of the input. */
   readonly end: () => FramedRecord[];
@@ -64,6 +80,8 @@ const State = {
   Discard: 5,
 } as const;
 type State = (typeof State)[keyof typeof State];
+
+const NO_FIELDS: readonly string[] = Object.freeze([]);
 
 /** The characters `\s` matches other than CR and LF: fast-csv skips them when looking for a quote. */
 const isSpace = (code: number): boolean =>
@@ -92,7 +110,7 @@ const afterLineBreak = (text: string, from: number): number => {
 };
 
 export const createCsvFramer = (options: { delimiter: string; maxRecordLength: number }): CsvFramer => {
-  const delimiter = options.delimiter.charCodeAt(0);
+  const delimiterCode = options.delimiter.charCodeAt(0);
   const { maxRecordLength } = options;
 
   let state: State = State.FieldStart;
@@ -111,6 +129,20 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
   /** Offset of the current quoted field's opening quote in the record text. */
   let quoteOffset = 0;
   let problem: FrameProblem | undefined;
+  /** Something other than whitespace and delimiters was seen: the record is not blank. */
+  let nonBlank = false;
+  // Where the values of the record's fields are, as offsets in its text: the fields are cut out once
+  // the record is whole, which may be several chunks later. Three numbers a field: start, end, and 1
+  // when `""` in it must become `"`.
+  let bounds: number[] = [];
+  let boundCount = 0;
+  /** Offset of the current field's first character (for an unquoted value, spaces included). */
+  let fieldStart = 0;
+  /** The current quoted field's value: after the opening quote, up to the closing one. */
+  let valueStart = 0;
+  let valueEnd = 0;
+  /** The current quoted field has a `""` in it. */
+  let doubledQuote = false;
 
   const resetRecord = (): void => {
     state = State.FieldStart;
@@ -118,6 +150,65 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
     column = 0;
     problem = undefined;
     carry = '';
+    nonBlank = false;
+    // A record of many thousand fields (a runaway line of delimiters, say) should not leave its
+    // offsets behind for the rest of the file.
+    if (bounds.length > 3 * 4096) bounds = [];
+    boundCount = 0;
+    fieldStart = 0;
+  };
+
+  /** Notes the value of the field ending at `end` (a delimiter or the end of the record). */
+  const endField = (end: number): void => {
+    let from = fieldStart;
+    let to = end;
+    let doubled = 0;
+    if (state === State.QuoteInQuoted || state === State.AfterQuote) {
+      from = valueStart;
+      to = valueEnd;
+      doubled = doubledQuote ? 1 : 0;
+    } else if (state === State.FieldStart && column === 0) {
+      // fast-csv: whitespace and then the first delimiter of a record make an empty field.
+      from = end;
+    }
+    bounds[boundCount] = from;
+    bounds[boundCount + 1] = to;
+    bounds[boundCount + 2] = doubled;
+    boundCount += 3;
+  };
+
+  /** The current record's fields, cut out of its whole `text`. */
+  const cutFields = (text: string): string[] => {
+    // From a copy of the record, not from the chunk: V8 substrings of 13 characters or more point into
+    // the string they were cut from, so one value kept by the engine would keep the whole 64 KiB chunk
+    // alive. Appending a character makes V8 build the copy (once, at the first cut); the record's
+    // values hold on to that copy only.
+    const copy = `${text}\n`;
+    const fields: string[] = [];
+    for (let at = 0; at < boundCount; at += 3) {
+      const value = copy.slice(bounds[at], bounds[at + 1]);
+      fields.push(bounds[at + 2] === 1 ? value.replaceAll('""', '"') : value);
+    }
+    return fields;
+  };
+
+  /** Emits the record whose whole text is `text` (blank records are only counted). */
+  const emit = (text: string, out: FramedRecord[]): void => {
+    row += 1;
+    if (text.length > maxRecordLength) {
+      out.push({
+        text: text.slice(0, 100),
+        fields: NO_FIELDS,
+        row,
+        line: recordLine,
+        problem: { kind: 'too-long' },
+      });
+    } else if (problem !== undefined) {
+      out.push({ text, fields: NO_FIELDS, row, line: recordLine, problem });
+    } else if (nonBlank) {
+      endField(text.length);
+      out.push({ text, fields: cutFields(text), row, line: recordLine });
+    }
   };
 
   /**
@@ -143,6 +234,7 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
         }
         out.push({
           text,
+          fields: NO_FIELDS,
           row: ++row,
           line: recordLine,
           problem: { kind: 'unclosed-quote', quoteLine, column: quoteColumn },
@@ -155,20 +247,11 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
         return;
       }
       if (carry.length > 0) {
-        out.push(record(carry));
+        emit(carry, out);
         resetRecord();
       }
       return;
     }
-  };
-
-  const record = (text: string): FramedRecord => {
-    if (text.length > maxRecordLength) {
-      return { text: text.slice(0, 100), row: ++row, line: recordLine, problem: { kind: 'too-long' } };
-    }
-    return problem === undefined
-      ? { text, row: ++row, line: recordLine }
-      : { text, row: ++row, line: recordLine, problem };
   };
 
   /**
@@ -182,7 +265,13 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
       atEnd && text.slice(resume).trim() === ''
         ? { kind: 'unclosed-quote', quoteLine, column: quoteColumn }
         : { kind: 'unclosed-quote', quoteLine, column: quoteColumn, resumedAt: quoteLine + 1 };
-    out.push({ text: text.slice(0, quoteOffset), row: ++row, line: recordLine, problem: reported });
+    out.push({
+      text: text.slice(0, quoteOffset),
+      fields: NO_FIELDS,
+      row: ++row,
+      line: recordLine,
+      problem: reported,
+    });
     line = quoteLine + 1;
     // A CR that ends `text` may have its LF in the next chunk: that LF belongs to the same break.
     skipLf = resume === text.length && text.charCodeAt(text.length - 1) === CR;
@@ -193,38 +282,76 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
 
   /** Scans one input string; returns text to scan again after a runaway quote, else undefined. */
   const scan = (input: string, out: FramedRecord[]): string | undefined => {
+    // A local copy reads faster in the loops below than the closure's.
+    const delimiter = delimiterCode;
     let start = 0;
+    /** Added to an offset in `input`, gives the offset in the current record's text. */
+    let base = carry.length;
     const length = input.length;
     for (let index = 0; index < length; index += 1) {
       const code = input.charCodeAt(index);
       if (skipLf) {
         skipLf = false;
         if (code === LF) {
-          if (crEndedRecord) start = index + 1;
+          if (crEndedRecord) {
+            start = index + 1;
+            base = -start;
+          }
           continue;
         }
       }
       switch (state) {
         case State.FieldStart:
-          if (code === delimiter) column += 1;
-          else if (code === QUOTE) {
+          if (code === delimiter) {
+            endField(base + index);
+            column += 1;
+            fieldStart = base + index + 1;
+          } else if (code === QUOTE) {
             state = State.Quoted;
+            nonBlank = true;
             quoteLine = line;
             quoteColumn = column;
-            quoteOffset = carry.length + index - start;
+            quoteOffset = base + index;
+            valueStart = quoteOffset + 1;
+            doubledQuote = false;
           } else if (code === CR || code === LF) {
             start = endRecord(input, start, index, code, out);
-          } else if (!isSpace(code)) state = State.Unquoted;
+            base = -start;
+          } else if (!isSpace(code)) {
+            state = State.Unquoted;
+            nonBlank = true;
+          }
           break;
         case State.Unquoted:
           if (code === delimiter) {
+            endField(base + index);
             column += 1;
             state = State.FieldStart;
-          } else if (code === CR || code === LF) start = endRecord(input, start, index, code, out);
+            fieldStart = base + index + 1;
+          } else if (code === CR || code === LF) {
+            start = endRecord(input, start, index, code, out);
+            base = -start;
+          } else {
+            // Most characters are inside values: skip to the end of this one without going round the
+            // switch for each.
+            while (index + 1 < length) {
+              const next = input.charCodeAt(index + 1);
+              if (next === delimiter || next === CR || next === LF) break;
+              index += 1;
+            }
+          }
           break;
         case State.Quoted:
-          if (code === QUOTE) state = State.QuoteInQuoted;
-          else if (code === CR || code === LF) {
+          if (code === QUOTE) {
+            state = State.QuoteInQuoted;
+            valueEnd = base + index;
+          } else if (code !== CR && code !== LF) {
+            while (index + 1 < length) {
+              const next = input.charCodeAt(index + 1);
+              if (next === QUOTE || next === CR || next === LF) break;
+              index += 1;
+            }
+          } else {
             line += 1;
             if (code === CR) {
               skipLf = true;
@@ -232,19 +359,25 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
             }
             // A quote open over more than maxRecordLength characters of lines: give up on it here
             // rather than at the end of the chunk or file.
-            if (carry.length + index - start >= maxRecordLength) {
+            if (base + index >= maxRecordLength) {
               return cutRunaway(carry + input.slice(start, index + 1), out) + input.slice(index + 1);
             }
           }
           break;
         case State.QuoteInQuoted:
         case State.AfterQuote:
-          if (code === QUOTE && state === State.QuoteInQuoted) state = State.Quoted;
-          else if (code === delimiter) {
+          if (code === QUOTE && state === State.QuoteInQuoted) {
+            state = State.Quoted;
+            doubledQuote = true;
+          } else if (code === delimiter) {
+            endField(base + index);
             column += 1;
             state = State.FieldStart;
-          } else if (code === CR || code === LF) start = endRecord(input, start, index, code, out);
-          else if (isSpace(code)) state = State.AfterQuote;
+            fieldStart = base + index + 1;
+          } else if (code === CR || code === LF) {
+            start = endRecord(input, start, index, code, out);
+            base = -start;
+          } else if (isSpace(code)) state = State.AfterQuote;
           else if (quoteLine < line) {
             // `"...` on one line, a quote and text on a later one: the first quote was a stray.
             return cutRunaway(carry + input.slice(start, index), out) + input.slice(index);
@@ -262,6 +395,7 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
             }
             resetRecord();
             start = index + 1;
+            base = -start;
           }
           break;
       }
@@ -275,7 +409,13 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
     if ((state === State.Quoted || state === State.QuoteInQuoted) && quoteLine < line) {
       return cutRunaway(carry, out);
     }
-    out.push({ text: carry.slice(0, 100), row: ++row, line: recordLine, problem: { kind: 'too-long' } });
+    out.push({
+      text: carry.slice(0, 100),
+      fields: NO_FIELDS,
+      row: ++row,
+      line: recordLine,
+      problem: { kind: 'too-long' },
+    });
     carry = '';
     state = State.Discard;
     return undefined;
@@ -289,7 +429,7 @@ export const createCsvFramer = (options: { delimiter: string; maxRecordLength: n
     code: number,
     out: FramedRecord[],
   ): number => {
-    out.push(record(carry + input.slice(start, index)));
+    emit(carry + input.slice(start, index), out);
     line += 1;
     if (code === CR) {
       skipLf = true;

@@ -52,86 +52,31 @@ const shortMessage = (error: unknown): string => {
   return message.length > 160 ? `${message.slice(0, 160)}…` : message;
 };
 
-/** Lines of a decoded file with their 1-based numbers; LF ends a line, a CR before it is dropped. */
-async function* lines(
+/** Turns one line (its text without the line break) into an item; `undefined` for a blank line. */
+const createLineReader = (
   source: JsonlSourceConfig,
-  options: ReadSourceOptions,
-): AsyncGenerator<
-  { readonly line: number; readonly text: string } | { readonly line: number; readonly tooLong: true }
-> {
-  const maxLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
-  let carry = '';
-  let line = 0;
-  /** Skipping the rest of a line that was already reported as too long. */
-  let discarding = false;
-  const finish = (text: string) => {
-    line += 1;
-    return { line, text: text.endsWith('\r') ? text.slice(0, -1) : text };
-  };
-  for await (const chunk of decodeFile(source.path, source.encoding, options.signal)) {
-    options.signal?.throwIfAborted();
-    let start = 0;
-    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
-      if (discarding) discarding = false;
-      else yield finish(carry + chunk.slice(start, end));
-      carry = '';
-      start = end + 1;
-    }
-    if (discarding) {
-      carry = '';
-      continue;
-    }
-    carry += chunk.slice(start);
-    if (carry.length > maxLength) {
-      line += 1;
-      yield { line, tooLong: true };
-      carry = '';
-      discarding = true;
-    }
-  }
-  if (!discarding && carry !== '') yield finish(carry);
-}
-
-/**
- * Reads a JSON Lines file as source items. See `readSource` for the contract; JSONL specifics: each
- * non-blank line is one JSON object (blank lines are skipped silently but counted), `row` is the line
- * number, nested objects are flattened to dotted keys, arrays kept as JSON text, and the id may be a
- * string or a number.
- */
-export async function* readJsonl(
-  source: JsonlSourceConfig,
-  options: ReadSourceOptions = {},
-): AsyncGenerator<SourceItem, void, undefined> {
+): ((line: number, text: string) => SourceItem | undefined) => {
   const typed: Array<readonly [string, ColumnType]> = Object.entries(source.properties);
   const idField = source.idField;
-  const maxLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
 
-  for await (const entry of lines(source, options)) {
-    const { line } = entry;
+  return (line, text) => {
     const bad = (reason: string, id?: string): SourceBadItem =>
       id === undefined
         ? { kind: 'bad', row: line, line, reason }
         : { kind: 'bad', row: line, line, id, reason };
-    if ('tooLong' in entry) {
-      yield bad(`line longer than ${maxLength} characters; skipped`);
-      continue;
-    }
-    const { text } = entry;
-    if (text.trim() === '') continue;
+    if (text.trim() === '') return undefined;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      yield bad(
+      return bad(
         text.includes(REPLACEMENT_CHARACTER)
           ? `invalid ${invalidEncodingName(source.encoding)}`
           : `invalid JSON: ${shortMessage(error)}`,
       );
-      continue;
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      yield bad(`expected a JSON object, got ${describeJson(parsed)}`);
-      continue;
+      return bad(`expected a JSON object, got ${describeJson(parsed)}`);
     }
     const record = toRecord(parsed as Record<string, unknown>);
     const rawId = record[idField];
@@ -147,11 +92,10 @@ export async function* readJsonl(
           name.includes(REPLACEMENT_CHARACTER) || String(record[name]).includes(REPLACEMENT_CHARACTER),
       );
       const where = key === undefined ? '' : ` in property ${JSON.stringify(key)}`;
-      yield bad(
+      return bad(
         `invalid ${invalidEncodingName(source.encoding)}${where}`,
         key === idField || id === '' ? undefined : id,
       );
-      continue;
     }
     if (id === '') {
       const problem =
@@ -162,23 +106,69 @@ export async function* readJsonl(
             : typeof rawId === 'string'
               ? 'is blank'
               : `must be a string or a number, got ${describeJson(rawId)}`;
-      yield bad(`missing id: property ${JSON.stringify(idField)} ${problem}`);
-      continue;
+      return bad(`missing id: property ${JSON.stringify(idField)} ${problem}`);
     }
-    let failed: string | undefined;
     for (const [name, type] of typed) {
       if (!Object.hasOwn(record, name)) continue;
       const converted = convertJson(record[name] as SourceValue, type);
-      if (!converted.ok) {
-        failed = `property ${JSON.stringify(name)}: ${converted.reason}`;
-        break;
-      }
+      if (!converted.ok) return bad(`property ${JSON.stringify(name)}: ${converted.reason}`, id);
       record[name] = converted.value;
     }
-    if (failed !== undefined) {
-      yield bad(failed, id);
-      continue;
+    return { kind: 'record', row: line, line, id, record };
+  };
+};
+
+/**
+ * Reads a JSON Lines file as source items, one array per chunk read. See `readSource` for the
+ * contract; JSONL specifics: each non-blank line is one JSON object (blank lines are skipped silently
+ * but counted), `row` is the line number, nested objects are flattened to dotted keys, arrays kept as
+ * JSON text, and the id may be a string or a number. LF ends a line; a CR before it is dropped.
+ */
+export async function* readJsonl(
+  source: JsonlSourceConfig,
+  options: ReadSourceOptions = {},
+): AsyncGenerator<SourceItem[], void, undefined> {
+  const maxLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
+  const readLine = createLineReader(source);
+  let carry = '';
+  let line = 0;
+  /** Skipping the rest of a line that was already reported as too long. */
+  let discarding = false;
+  const take = (text: string, items: SourceItem[]): void => {
+    line += 1;
+    const item = readLine(line, text.endsWith('\r') ? text.slice(0, -1) : text);
+    if (item !== undefined) items.push(item);
+  };
+  for await (const chunk of decodeFile(source.path, source.encoding, options.signal)) {
+    options.signal?.throwIfAborted();
+    const items: SourceItem[] = [];
+    let start = 0;
+    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
+      if (discarding) discarding = false;
+      else take(carry + chunk.slice(start, end), items);
+      carry = '';
+      start = end + 1;
     }
-    yield { kind: 'record', row: line, line, id, record };
+    if (discarding) carry = '';
+    else {
+      carry += chunk.slice(start);
+      if (carry.length > maxLength) {
+        line += 1;
+        items.push({
+          kind: 'bad',
+          row: line,
+          line,
+          reason: `line longer than ${maxLength} characters; skipped`,
+        });
+        carry = '';
+        discarding = true;
+      }
+    }
+    if (items.length > 0) yield items;
+  }
+  if (!discarding && carry !== '') {
+    const items: SourceItem[] = [];
+    take(carry, items);
+    if (items.length > 0) yield items;
   }
 }

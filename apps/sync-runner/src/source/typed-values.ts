@@ -1,6 +1,14 @@
 import type { ColumnType } from '../config/schema.ts';
 import type { SourceValue } from './types.ts';
-import { formatDateOnly, isValidTime, parseBoolean, parseDate, parseNumber, preview } from './values.ts';
+import {
+  formatDateOnly,
+  formatDateTime,
+  isValidTime,
+  parseBoolean,
+  parseDate,
+  parseNumber,
+  preview,
+} from './values.ts';
 
 /** The value in its declared type, or why it does not fit. */
 export type Converted =
@@ -23,7 +31,7 @@ const DATE = 'a date such as 2024-03-01 or 2024-03-01T12:00:00Z';
  * `2024-03-01` for a date, the full UTC ISO form for a date-time.
  */
 const canonicalDate = (time: number, dateOnly: boolean): string =>
-  dateOnly ? formatDateOnly(time) : new Date(time).toISOString();
+  dateOnly ? formatDateOnly(time) : formatDateTime(time);
 
 /** CSV text → the declared type. Empty or whitespace-only text is `null` for every type but string. */
 export const convertText = (text: string, type: ColumnType): Converted => {
@@ -64,7 +72,7 @@ export const convertJson = (value: SourceValue, type: ColumnType): Converted => 
       return value === 1 || value === 0 ? { ok: true, value: value === 1 } : failure(BOOLEAN, value);
     case 'date':
       return typeof value === 'number' && isValidTime(value)
-        ? { ok: true, value: new Date(value).toISOString() }
+        ? { ok: true, value: formatDateTime(value) }
         : failure(`${DATE}, or epoch milliseconds`, value);
   }
 };

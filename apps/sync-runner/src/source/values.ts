@@ -31,13 +31,48 @@ export const parseBoolean = (text: string): boolean | undefined => {
 const DATE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
 
+/** The value of ASCII digits; `Number()` of a fresh string costs more than the rest of a date. */
+const digitsValue = (digits: string): number => {
+  let value = 0;
+  for (let index = 0; index < digits.length; index += 1) value = value * 10 + digits.charCodeAt(index) - 48;
+  return value;
+};
+
 /** A parsed date: the instant, and whether the text had a time of day (`2024-03-01` has none). */
 export interface ParsedDate {
   readonly time: number;
   readonly dateOnly: boolean;
 }
 
-const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
+/*
+ * Calendar arithmetic in plain numbers rather than through `Date`: a source may hold millions of dates,
+ * and `Date.UTC`, `new Date` and `toISOString` cost more than the rest of reading the row. Results are
+ * exactly those of `Date` (proleptic Gregorian calendar, UTC), down to `Date.UTC` reading the years
+ * 0–99 as 1900–1999; test/source-values.test.ts compares them.
+ */
+
+const DAY_MS = 86_400_000;
+
+/** The year `Date.UTC` takes `year` for. */
+const utcYear = (year: number): number => (year >= 0 && year <= 99 ? 1900 + year : year);
+
+const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+
+const daysInMonth = (year: number, month: number): number => {
+  if (month === 2) return isLeapYear(utcYear(year)) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+};
+
+/** Days from 1970-01-01 to a date (month 1–12): `Date.UTC(year, month - 1, day) / DAY_MS`. */
+const daysFromCivil = (year: number, month: number, day: number): number => {
+  // H. Hinnant's days_from_civil: years counted from March, so the leap day ends the year.
+  const y = month <= 2 ? utcYear(year) - 1 : utcYear(year);
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+};
 
 /**
  * Parses ISO 8601 dates: `2024-03-01`, `2024-03-01T12:30`, `2024-03-01 12:30:00.5+02:00`,
@@ -48,14 +83,15 @@ export const parseDate = (text: string): ParsedDate | undefined => {
   const match = DATE.exec(text.trim());
   if (match === null) return undefined;
   const [, y, mo, d, h, mi, s, fraction, zone] = match;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
+  const year = digitsValue(y!);
+  const month = digitsValue(mo!);
+  const day = digitsValue(d!);
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (h === undefined) return { time: Date.UTC(year, month - 1, day), dateOnly: true };
-  const hour = Number(h);
-  const minute = Number(mi);
-  const second = s === undefined ? 0 : Number(s);
+  const days = daysFromCivil(year, month, day);
+  if (h === undefined) return { time: days * DAY_MS, dateOnly: true };
+  const hour = digitsValue(h);
+  const minute = digitsValue(mi!);
+  const second = s === undefined ? 0 : digitsValue(s);
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const ms = fraction === undefined ? 0 : Math.floor(Number(`0.${fraction}`) * 1000);
   let offsetMinutes = 0;
@@ -67,12 +103,54 @@ export const parseDate = (text: string): ParsedDate | undefined => {
     if (zoneHours > 23 || zoneMinutes > 59) return undefined;
     offsetMinutes = sign * (zoneHours * 60 + zoneMinutes);
   }
-  const time = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
+  const time = days * DAY_MS + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + ms;
   return { time, dateOnly: false };
 };
 
+const pad2 = (value: number): string => (value < 10 ? `0${value}` : `${value}`);
+
+const pad3 = (value: number): string => (value < 10 ? `00${value}` : value < 100 ? `0${value}` : `${value}`);
+
+/** `YYYY-MM-DD` of the day `days` after 1970-01-01, or undefined outside the years 0–9999. */
+const civilText = (days: number): string | undefined => {
+  // H. Hinnant's civil_from_days, the inverse of daysFromCivil.
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra -
+      Math.floor(dayOfEra / 1460) +
+      Math.floor(dayOfEra / 36_524) -
+      Math.floor(dayOfEra / 146_096)) /
+      365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 0 || year > 9999) return undefined;
+  return `${year < 1000 ? `000${year}`.slice(-4) : year}-${pad2(month)}-${pad2(day)}`;
+};
+
 /** `YYYY-MM-DD` of an instant, in UTC. */
-export const formatDateOnly = (time: number): string => new Date(time).toISOString().slice(0, 10);
+export const formatDateOnly = (time: number): string => {
+  // `Date` drops fractions of a millisecond toward zero. Years outside 0–9999 and invalid times are
+  // left to `Date`, which writes them in another form (or throws).
+  const text = isValidTime(time) ? civilText(Math.floor(Math.trunc(time) / DAY_MS)) : undefined;
+  return text ?? new Date(time).toISOString().slice(0, 10);
+};
+
+/** `Date#toISOString()` of an instant: `YYYY-MM-DDTHH:MM:SS.sssZ`. */
+export const formatDateTime = (time: number): string => {
+  const whole = Math.trunc(time);
+  const days = Math.floor(whole / DAY_MS);
+  const date = isValidTime(time) ? civilText(days) : undefined;
+  if (date === undefined) return new Date(time).toISOString();
+  const ms = whole - days * DAY_MS;
+  const seconds = Math.floor(ms / 1000);
+  return `${date}T${pad2(Math.floor(seconds / 3600))}:${pad2(Math.floor(seconds / 60) % 60)}:${pad2(seconds % 60)}.${pad3(ms % 1000)}Z`;
+};
 
 /** Epoch milliseconds that `Date` can represent (±8.64e15). */
 export const isValidTime = (time: number): boolean => Number.isFinite(time) && Math.abs(time) <= 8.64e15;
