@@ -71,6 +71,7 @@ const WRITE_PHASES: Record<string, Phase> = {
   markSeen: 'reading',
   addBadRows: 'reading',
   planJob: 'packing',
+  addJobMembers: 'packing',
   markSubmitting: 'submitting',
   markSubmitted: 'submitting',
   recordCheck: 'polling',

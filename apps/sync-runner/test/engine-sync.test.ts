@@ -55,6 +55,18 @@ describe('runSync with the memory destination', () => {
     expect(run).toMatchObject({ id: summary.runId, status: 'completed', summary: { exitCode: 0 } });
   });
 
+  it('streams jobs larger than a store page through the store, in order, losing nothing', async () => {
+    // 2,600 profiles in jobs of 1,200: each job is written in pages of 1,000 while it fills and read
+    // back page by page for submission, so a job is never held in memory.
+    await setup({ limits: { maxProfilesPerJob: 1200, maxJobsInFlight: 1 } });
+    const list = people(2600);
+    const summary = await runSync(fixture.request(store, recordsOf(list)));
+    expect(summary.destinations[0]).toMatchObject({ exported: 2600, jobsPlanned: 3, jobsSettled: 3 });
+    expect(heldNames(fixture.held())).toEqual(expectedNames(list));
+    expect(await statusCounts(store)).toEqual({ exported: 2600 });
+    expect(await store.unfinishedJobs('mem')).toEqual([]);
+  });
+
   it('makes zero export calls when nothing changed, and sends only what changed', async () => {
     await setup();
     const list = people(60);

@@ -41,6 +41,18 @@ export interface DeleteChange extends ChangeBase {
 export type ProfileChange = UpsertChange | DeleteChange;
 
 /**
+ * The profiles of one job, in submission order. The runner streams a batch from its state store
+ * (a job may hold 200,000 profiles, too many to keep as objects), so read it with `for await`, keep
+ * only what you need of each profile, and never assume it is an array. It may be read more than
+ * once: every pass yields the same changes in the same order (a plugin that must look at the whole
+ * batch before encoding it, e.g. to collapse duplicate e-mails, makes two passes). `length` is known
+ * up front. A plain array is a batch too, which is what tests pass.
+ */
+export type ProfileBatch = (Iterable<ProfileChange> | AsyncIterable<ProfileChange>) & {
+  readonly length: number;
+};
+
+/**
  * What the runner persisted for one submitted job, in submission order: the batch given to
  * `exportProfiles` minus the profiles it rejected at submission. Plugins map a vendor's row index
  * or e-mail back to a profile through it, so handles never need to carry the batch.
@@ -180,10 +192,10 @@ export interface Destination<Schema extends z.ZodType = z.ZodType> {
     ctx: DestinationContext<z.output<Schema>>,
     request: VerifyRequest,
   ) => Promise<VerifyResult>;
-  /** Submit one job for the whole batch; never waits for the job to finish. */
+  /** Submit one job for the whole batch; never waits for the job to finish. Stream the batch (see `ProfileBatch`). */
   readonly exportProfiles: (
     ctx: DestinationContext<z.output<Schema>>,
-    batch: readonly ProfileChange[],
+    batch: ProfileBatch,
   ) => Promise<ExportResult>;
   /** Side-effect free and idempotent. Throws (TransientError, RateLimitedError...) when the check itself failed. */
   readonly checkStatus: (

@@ -1,3 +1,4 @@
+export * from './batch.ts';
 export * from './contract.ts';
 export * from './csv.ts';
 export * from './define-destination.ts';

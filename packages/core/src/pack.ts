@@ -39,17 +39,6 @@ export type PackedItem<C extends ProfileChange = ProfileChange> = PackedBatch<C>
 /** The `code` of the outcome given to a profile that is larger than a whole job may be. */
 export const OVERSIZED = 'oversized';
 
-interface Packer<C extends ProfileChange> {
-  /** What adding `change` completed: nothing, the batch it did not fit in or filled, or itself as oversized. */
-  readonly add: (change: C) => readonly PackedItem<C>[];
-  /** The open batch, if it holds anything; call once at the end of the input. */
-  readonly finish: () => PackedBatch<C> | undefined;
-}
-
-// Returned by `add` for the common case (the profile joined the open batch) so that packing a million
-// profiles does not allocate a million empty arrays.
-const NOTHING: readonly never[] = Object.freeze([]);
-
 const describeValue = (value: unknown): string => (typeof value === 'number' ? String(value) : typeof value);
 
 /**
@@ -80,28 +69,47 @@ const validateLimits = (limits: PackLimits, destination: string): Required<PackL
   return { maxProfilesPerJob, maxBytesPerJob, jobOverheadBytes };
 };
 
-const createPacker = <C extends ProfileChange>(options: PackOptions<C>): Packer<C> => {
+/**
+ * What adding one profile did to the open job, for consumers that do not keep a job's profiles in
+ * memory (the runner writes them to its store as they come): the profile joined the open job
+ * (opening one if none was open), the open job is complete, or the profile is oversized.
+ */
+export type PackEvent<C extends ProfileChange = ProfileChange> =
+  | { readonly kind: 'join'; readonly change: C; readonly bytes: number }
+  | {
+      readonly kind: 'close';
+      /** Profiles in the job that just closed; never 0. */
+      readonly profiles: number;
+      /** `jobOverheadBytes` + the sum of `measure` over them; never above `maxBytesPerJob`. */
+      readonly bytes: number;
+    }
+  | OversizedProfile<C>;
+
+interface JobSizer<C extends ProfileChange> {
+  /** Events in order: possibly `close` (the profile did not fit), `join`, possibly `close` (now full). */
+  readonly add: (change: C) => readonly PackEvent<C>[];
+  /** Closes the open job, if it holds anything; call once at the end of the input. */
+  readonly finish: () => PackEvent<C> | undefined;
+}
+
+/** The packing rules, counting rather than holding: every packer below is built on it. */
+const createJobSizer = <C extends ProfileChange>(options: PackOptions<C>): JobSizer<C> => {
   const destination = options.destination ?? 'core';
   const { maxProfilesPerJob, maxBytesPerJob, jobOverheadBytes } = validateLimits(options.limits, destination);
   const { measure } = options;
   const room = maxBytesPerJob - jobOverheadBytes;
 
-  let changes: C[] = [];
+  let profiles = 0;
   let bytes = jobOverheadBytes;
 
-  const close = (): PackedBatch<C> => {
-    const batch: PackedBatch<C> = { kind: 'batch', changes, bytes };
-    changes = [];
+  const close = (): PackEvent<C> => {
+    const event: PackEvent<C> = { kind: 'close', profiles, bytes };
+    profiles = 0;
     bytes = jobOverheadBytes;
-    return batch;
+    return event;
   };
 
-  // A batch full by count is closed at once, rather than when the next profile arrives, so the runner
-  // can submit it while the source is still being read. One full to the byte is not: `measure` may
-  // return 0 (a profile that adds nothing to the upload), and such a profile would still fit.
-  const isFull = (): boolean => changes.length >= maxProfilesPerJob;
-
-  const add = (change: C): readonly PackedItem<C>[] => {
+  const add = (change: C): readonly PackEvent<C>[] => {
     const size = measure(change);
     // A NaN or negative size would silently break the byte guarantee; it is a bug in the destination.
     if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) {
@@ -111,41 +119,75 @@ const createPacker = <C extends ProfileChange>(options: PackOptions<C>): Packer<
       );
     }
     if (size > room) {
-      // Oversized profiles leave the open batch alone: closing it here would send a part-filled job
+      // Oversized profiles leave the open job alone: closing it here would send a part-filled job
       // for nothing, and the rejection does not depend on what else is in flight.
       const limit =
         jobOverheadBytes === 0
           ? `the limit of ${maxBytesPerJob} bytes per job`
           : `the ${room} bytes a job can hold (maxBytesPerJob ${maxBytesPerJob} minus ${jobOverheadBytes} bytes of job overhead)`;
-      const oversized: OversizedProfile<C> = {
-        kind: 'oversized',
-        change,
-        bytes: size,
-        outcome: {
-          profileId: change.profileId,
-          status: 'rejected',
-          code: OVERSIZED,
-          message: `profile is ${size} bytes encoded, more than ${limit}`,
+      return [
+        {
+          kind: 'oversized',
+          change,
+          bytes: size,
+          outcome: {
+            profileId: change.profileId,
+            status: 'rejected',
+            code: OVERSIZED,
+            message: `profile is ${size} bytes encoded, more than ${limit}`,
+          },
         },
-      };
-      return [oversized];
+      ];
     }
-    if (bytes + size > maxBytesPerJob) {
-      // The open batch is not empty here (the profile fits alone), and not full by count (it would
-      // have been closed), so the new one holds one profile and cannot be full either.
-      const batch = close();
-      changes.push(change);
-      bytes += size;
-      return [batch];
-    }
-    changes.push(change);
+    const events: PackEvent<C>[] = [];
+    // The open job is not empty here (the profile fits alone), and not full by count (it would have
+    // been closed), so the new one holds one profile and cannot be full either.
+    if (bytes + size > maxBytesPerJob) events.push(close());
+    profiles += 1;
     bytes += size;
-    return isFull() ? [close()] : NOTHING;
+    events.push({ kind: 'join', change, bytes: size });
+    // A job full by count is closed at once, rather than when the next profile arrives, so the runner
+    // can submit it while the source is still being read. One full to the byte is not: `measure` may
+    // return 0 (a profile that adds nothing to the upload), and such a profile would still fit.
+    if (profiles >= maxProfilesPerJob) events.push(close());
+    return events;
   };
 
-  const finish = (): PackedBatch<C> | undefined => (changes.length > 0 ? close() : undefined);
+  const finish = (): PackEvent<C> | undefined => (profiles > 0 ? close() : undefined);
 
   return { add, finish };
+};
+
+/** Turns sizer events into whole batches, holding the open one. */
+const collectBatches = <C extends ProfileChange>() => {
+  let changes: C[] = [];
+  return (event: PackEvent<C>): PackedItem<C> | undefined => {
+    if (event.kind === 'join') {
+      changes.push(event.change);
+      return undefined;
+    }
+    if (event.kind === 'oversized') return event;
+    const batch: PackedBatch<C> = { kind: 'batch', changes, bytes: event.bytes };
+    changes = [];
+    return batch;
+  };
+};
+
+/**
+ * The same rules as `packBatches`, as events, so a consumer can write each profile away as it joins
+ * a job instead of holding the job: `join` (the profile is in the open job), `close` (the open job is
+ * complete: submit it), `oversized`. Every profile gets exactly one `join` or `oversized`.
+ */
+export const packJobs = <C extends ProfileChange>(
+  changes: AsyncIterable<C> | Iterable<C>,
+  options: PackOptions<C>,
+): AsyncGenerator<PackEvent<C>, void, undefined> => {
+  const sizer = createJobSizer(options);
+  return (async function* pack() {
+    for await (const change of changes) yield* sizer.add(change);
+    const last = sizer.finish();
+    if (last !== undefined) yield last;
+  })();
 };
 
 /**
@@ -170,13 +212,17 @@ export const packBatches = <C extends ProfileChange>(
   changes: AsyncIterable<C> | Iterable<C>,
   options: PackOptions<C>,
 ): AsyncGenerator<PackedItem<C>, void, undefined> => {
-  const packer = createPacker(options);
+  const sizer = createJobSizer(options);
+  const collect = collectBatches<C>();
   return (async function* pack() {
     for await (const change of changes) {
-      for (const item of packer.add(change)) yield item;
+      for (const event of sizer.add(change)) {
+        const item = collect(event);
+        if (item !== undefined) yield item;
+      }
     }
-    const last = packer.finish();
-    if (last !== undefined) yield last;
+    const last = sizer.finish();
+    if (last !== undefined) yield collect(last)!;
   })();
 };
 
@@ -188,12 +234,16 @@ export const packBatchesSync = <C extends ProfileChange>(
   changes: Iterable<C>,
   options: PackOptions<C>,
 ): Generator<PackedItem<C>, void, undefined> => {
-  const packer = createPacker(options);
+  const sizer = createJobSizer(options);
+  const collect = collectBatches<C>();
   return (function* pack() {
     for (const change of changes) {
-      for (const item of packer.add(change)) yield item;
+      for (const event of sizer.add(change)) {
+        const item = collect(event);
+        if (item !== undefined) yield item;
+      }
     }
-    const last = packer.finish();
-    if (last !== undefined) yield last;
+    const last = sizer.finish();
+    if (last !== undefined) yield collect(last)!;
   })();
 };

@@ -9,6 +9,7 @@ import {
   type PackLimits,
   packBatches,
   packBatchesSync,
+  packJobs,
 } from '../src/pack.ts';
 
 /** A profile whose encoded size is carried in a field, so tests choose sizes directly. */
@@ -200,6 +201,24 @@ describe('packBatchesSync', () => {
   });
 });
 
+describe('packJobs', () => {
+  it('reports a job closed by the next profile before that profile joins the next one', async () => {
+    const events = await collect(
+      packJobs(profiles([60, 50, 500, 10]), {
+        limits: { maxProfilesPerJob: 2, maxBytesPerJob: 100 },
+        measure: sizeOf,
+      }),
+    );
+    expect(
+      events.map((event) =>
+        event.kind === 'close'
+          ? `close ${event.profiles}/${event.bytes}`
+          : `${event.kind} ${event.change.profileId}`,
+      ),
+    ).toEqual(['join p0', 'close 1/60', 'join p1', 'oversized p2', 'join p3', 'close 2/60']);
+  });
+});
+
 describe('packBatches properties', () => {
   const scenario = fc
     .record({
@@ -216,6 +235,28 @@ describe('packBatches properties', () => {
       },
       sizes,
     }));
+
+  it('packJobs events rebuild exactly the batches of packBatches', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ limits, sizes }) => {
+        const input = profiles(sizes);
+        const rebuilt: PackedItem<UpsertChange>[] = [];
+        let open: UpsertChange[] = [];
+        for await (const event of packJobs(input, { limits, measure: sizeOf })) {
+          if (event.kind === 'join') open.push(event.change);
+          else if (event.kind === 'oversized') rebuilt.push(event);
+          else {
+            expect(event.profiles).toBe(open.length);
+            rebuilt.push({ kind: 'batch', changes: open, bytes: event.bytes });
+            open = [];
+          }
+        }
+        expect(open).toEqual([]);
+        expect(rebuilt).toEqual(await collect(packBatches(input, { limits, measure: sizeOf })));
+      }),
+      { numRuns: 300 },
+    );
+  });
 
   it('never exceeds a limit, keeps order, drops and duplicates nothing, and fills greedily', async () => {
     await fc.assert(

@@ -2,7 +2,7 @@
  * What one Eloqua job costs: the calls it makes and the time the plugin itself spends per profile,
  * against the zero-delay sandbox.
  *
- *   pnpm exec node bench/export.bench.ts [profiles=100000] [runs=3] [--in-process]
+ *   pnpm exec node [--expose-gc] bench/export.bench.ts [profiles=100000] [runs=3] [--in-process]
  *
  * The sandbox runs as a child process (its CLI) so this process's CPU time is the plugin's own work:
  * encoding rows, streaming them through core's HTTP client, and reading statuses. `--in-process`
@@ -11,11 +11,16 @@
  * Per run: `measure` over every profile (what the runner pays to pack), `exportProfiles` (wall
  * clock and this process's CPU time), `checkStatus` until completed, and the calls counted by the
  * sandbox's `/__sandbox/stats`. The first run creates the import definition; later ones reuse it.
+ *
+ * `exportProfiles` gets a batch made on the fly, page by page, the way the runner streams one from
+ * its store, so no array of the job's profiles exists while it runs: the heap figure (peak heap used
+ * above what was used before, sampled every few ms; with `--expose-gc` the baseline is taken after a
+ * collection) is then what the plugin itself holds, plus garbage not yet collected.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { createContext, type ProfileChange } from '@ferry/core';
+import { createContext, type ProfileBatch, type ProfileChange } from '@ferry/core';
 import { membersOf, waitForJob } from '@ferry/core/testing';
 import { startSandbox } from '@ferry/sandbox';
 import { eloqua } from '../src/index.ts';
@@ -48,23 +53,39 @@ const startServer = async (): Promise<{ url: string; close: () => Promise<void> 
 };
 
 /** Nine mapped fields of every type: text, number, date, boolean. */
+const makeChange = (i: number, pass: number): ProfileChange => ({
+  kind: 'upsert',
+  profileId: `profile-${i}`,
+  identity: `contact${i}@example${i % 97}.com`,
+  fields: {
+    C_EmailAddress: `contact${i}@example${i % 97}.com`,
+    C_FirstName: `First${i}`,
+    C_LastName: `Last${pass}-${i}`,
+    C_Company: `Company ${i % 5000}`,
+    C_City: `City ${i % 300}`,
+    C_Country: `Country ${i % 50}`,
+    C_Number_of_Employees1: (i % 1000) * 10,
+    C_Last_Purchase_Date1: new Date(Date.UTC(2024, i % 12, (i % 28) + 1)),
+    C_Is_Customer1: i % 3 === 0,
+  },
+});
+
 const makeBatch = (count: number, pass: number): ProfileChange[] =>
-  Array.from({ length: count }, (_, i) => ({
-    kind: 'upsert',
-    profileId: `profile-${i}`,
-    identity: `contact${i}@example${i % 97}.com`,
-    fields: {
-      C_EmailAddress: `contact${i}@example${i % 97}.com`,
-      C_FirstName: `First${i}`,
-      C_LastName: `Last${pass}-${i}`,
-      C_Company: `Company ${i % 5000}`,
-      C_City: `City ${i % 300}`,
-      C_Country: `Country ${i % 50}`,
-      C_Number_of_Employees1: (i % 1000) * 10,
-      C_Last_Purchase_Date1: new Date(Date.UTC(2024, i % 12, (i % 28) + 1)),
-      C_Is_Customer1: i % 3 === 0,
-    },
-  }));
+  Array.from({ length: count }, (_, i) => makeChange(i, pass));
+
+/** Like the runner's batch: re-readable, handed over in pages with other tasks running between them. */
+const generatedBatch = (count: number, pass: number, pageSize = 500): ProfileBatch => ({
+  length: count,
+  async *[Symbol.asyncIterator]() {
+    for (let start = 0; start < count; start += pageSize) {
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let i = start; i < Math.min(count, start + pageSize); i += 1) yield makeChange(i, pass);
+    }
+  },
+});
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 const server = await startServer();
 const stats = async (): Promise<{ requests: Record<string, number>; total: number }> =>
@@ -93,34 +114,58 @@ try {
     },
   });
   for (let run = 1; run <= runs; run += 1) {
-    const batch = makeBatch(profiles, run);
     // Counters are compared before/after; contacts and definitions stay, as between two jobs of a real run.
     const before = await stats();
 
     let start = performance.now();
     let bytes = 0;
-    for (const change of batch) bytes += eloqua.measure(change, ctx.options);
+    for (let i = 0; i < profiles; i += 1) bytes += eloqua.measure(makeChange(i, run), ctx.options);
     const measureMs = ms(start);
 
-    start = performance.now();
-    prepareJob(batch, ctx.options);
-    const prepareMs = ms(start);
+    let prepareMs: number;
+    {
+      const batch = makeBatch(profiles, run);
+      start = performance.now();
+      prepareJob(batch, ctx.options);
+      prepareMs = ms(start);
+    }
 
+    // What one pass over the generated batch costs by itself; exportProfiles reads it more than once.
+    start = performance.now();
+    let read = 0;
+    for await (const change of generatedBatch(profiles, run)) if (change.kind === 'upsert') read += 1;
+    const readMs = ms(start);
+    if (read !== profiles) throw new Error(`read ${read} profiles`);
+
+    gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    let heapPeak = heapBefore;
+    const sampler = setInterval(() => {
+      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+    }, 2);
     const cpu = process.cpuUsage();
     start = performance.now();
-    const { job, rejected } = await eloqua.exportProfiles(ctx, batch);
+    const { job, rejected } = await eloqua.exportProfiles(ctx, generatedBatch(profiles, run));
     const exportMs = ms(start);
     const exportCpu = process.cpuUsage(cpu);
+    clearInterval(sampler);
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     if (job === null || rejected.length > 0)
       throw new Error(`unexpected: job ${String(job)}, ${rejected.length} rejected`);
     const afterExport = await stats();
 
     start = performance.now();
-    const { status, stats: checks } = await waitForJob(eloqua, ctx, job, membersOf(batch, rejected), {
-      defaultCheckIntervalMs: 10,
-      maxCheckIntervalMs: 50,
-      pollTimeoutMs: 120_000,
-    });
+    const { status, stats: checks } = await waitForJob(
+      eloqua,
+      ctx,
+      job,
+      membersOf(makeBatch(profiles, run), rejected),
+      {
+        defaultCheckIntervalMs: 10,
+        maxCheckIntervalMs: 50,
+        pollTimeoutMs: 120_000,
+      },
+    );
     const settleMs = ms(start);
     if (status.state !== 'completed' || status.outcomes.length > 0) throw new Error(JSON.stringify(status));
     const after = await stats();
@@ -131,8 +176,14 @@ try {
     console.log(`  measure (runner packing)     ${measureMs.toFixed(0)} ms  = ${us(measureMs)}/profile`);
     console.log(`  encode rows (prepareJob)     ${prepareMs.toFixed(0)} ms  = ${us(prepareMs)}/profile`);
     console.log(
+      `  one pass over the batch      ${readMs.toFixed(0)} ms  = ${us(readMs)}/profile (making the profiles)`,
+    );
+    console.log(
       `  exportProfiles               ${exportMs.toFixed(0)} ms wall = ${us(exportMs)}/profile; ` +
         `this process's CPU ${((exportCpu.user + exportCpu.system) / 1000).toFixed(0)} ms = ${us((exportCpu.user + exportCpu.system) / 1000)}/profile`,
+    );
+    console.log(
+      `  heap during exportProfiles   peak ${mb(heapPeak - heapBefore)} above the ${mb(heapBefore)} used before${gc === undefined ? ' (no --expose-gc: baseline not collected)' : ''}`,
     );
     console.log(
       `  until completed              ${settleMs.toFixed(0)} ms, ${checks.statusChecks} status check(s)`,

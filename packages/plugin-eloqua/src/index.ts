@@ -14,7 +14,9 @@ export const HEADER_ALLOWANCE_BYTES = 4096;
 /**
  * The Eloqua destination: contacts imported through the Bulk API 2.0 — import definitions, CSV
  * uploads of at most 32 MB, one sync per job — with list membership through sync actions.
- * It holds no state of its own that a later call needs: the handle carries the sync uris.
+ * No later call needs state of its own: the handle carries the sync uris. The only memory is a
+ * cache per destination instance (the Bulk base URL, and definitions it may reuse), whose loss
+ * costs a call, never a wrong import.
  */
 export const eloqua = defineDestination({
   name: 'eloqua',

@@ -215,10 +215,14 @@ export interface PreparedRow {
   readonly bytes: number;
 }
 
-/** Rows with the same columns and list actions: one import definition, one sync. */
-export interface PreparedGroup {
+/** One import definition, one sync: the columns and list actions its rows share. */
+export interface PlannedGroup {
   readonly columns: readonly string[];
   readonly actions: readonly SyncAction[];
+}
+
+/** Rows with the same columns and list actions: one import definition, one sync. */
+export interface PreparedGroup extends PlannedGroup {
   readonly rows: readonly PreparedRow[];
 }
 
@@ -247,7 +251,45 @@ const actionChunks = (
 export const MAX_GROUPS_PER_JOB = 24;
 
 /**
- * Turns a batch into the rows to upload, grouped by import definition.
+ * How a batch becomes rows, known from one pass over it without keeping its profiles: positions
+ * (a profile's index in the batch) stand for them. A later pass reads the batch again and picks the
+ * rows by position (`inGroup`); profile ids are read again only for the few outcomes that need them.
+ */
+export interface JobPlan {
+  readonly length: number;
+  readonly groups: readonly PlannedGroup[];
+  /** Profiles rejected by `validateChange`, in batch order. */
+  readonly rejected: readonly RejectedOutcome[];
+  /** Rows handed back past MAX_GROUPS_PER_JOB (by position), in row order. */
+  readonly deferred: readonly number[];
+  /** Whether the row of group `group` sits at `position`. */
+  readonly inGroup: (position: number, group: number) => boolean;
+  /** The positions of a group's rows, in row order. */
+  readonly rowsOf: (group: number) => Generator<number, void, undefined>;
+  /** Bytes of the row at `position`, as `writeCsv` uploads it. */
+  readonly bytesAt: (position: number) => number;
+  /** The positions of every profile the row at `position` stands for, in batch order. */
+  readonly profilesOf: (position: number) => number[];
+}
+
+export interface JobPlanner {
+  /** Takes the batch's next profile; call once per profile, in batch order. */
+  readonly add: (change: ProfileChange) => void;
+  /** Groups the rows; call once, after the last profile. */
+  readonly finish: () => JobPlan;
+}
+
+// What sits at a position, one byte each: no row (rejected, or a profile whose identity comes again
+// later), a row not yet grouped, a row of group `code - FIRST_GROUP`, or a row of several groups.
+const NO_ROW = 0;
+const ROW = 1;
+const FIRST_GROUP = 2;
+const SEVERAL_GROUPS = 255;
+
+/**
+ * Turns a batch into rows grouped by import definition, profile by profile, keeping a few bytes per
+ * profile (about 13, plus one map entry per identity until `finish`) rather than the profiles: a
+ * 200,000-profile job is about 170 MB as objects.
  *
  * - Profiles rejected by `validateChange` are left out.
  * - Profiles sharing an identity become ONE row, because Eloqua imports the first row of an
@@ -257,94 +299,190 @@ export const MAX_GROUPS_PER_JOB = 24;
  * - Rows are grouped by (columns, list actions): Eloqua applies a definition's `syncActions` to
  *   every row it imports, so different list changes need different definitions. A contact with more
  *   than 10 list changes is uploaded once per 10 (the same values each time: upserts are idempotent).
- * - Beyond MAX_GROUPS_PER_JOB groups, the remaining profiles are handed back as retryable, for the
- *   runner to put in a later job.
+ * - Beyond MAX_GROUPS_PER_JOB groups, the remaining rows are `deferred`: their profiles are handed
+ *   back as retryable (`deferredOutcomes`), for the runner to put in a later job.
  */
-export const prepareJob = (batch: readonly ProfileChange[], options: EloquaOptions): PreparedJob => {
-  const rejected: ProfileOutcome[] = [];
-  interface Entry {
-    change: UpsertChange;
-    profileIds: string[];
-    /** List id → last change, in batch order; only made when a profile has list changes. */
-    lists: Map<string, 'add' | 'remove'> | undefined;
-    lastIndex: number;
-  }
-  const entries = new Map<string, Entry>();
-  batch.forEach((change, index) => {
+export const createJobPlanner = (length: number, options: EloquaOptions): JobPlanner => {
+  const rejected: RejectedOutcome[] = [];
+  /** Identity key → position of its last profile so far; only needed until `finish`. */
+  const lastAt = new Map<string, number>();
+  /** Position of the previous profile with the same identity, or -1. */
+  const previous = new Int32Array(length).fill(-1);
+  const code = new Uint8Array(length);
+  const bytes = new Uint32Array(length);
+  // Column sets by number: a batch has one or a few, and a position needs only its number.
+  const setAt = new Uint32Array(length);
+  const sets: ColumnSet[] = [];
+  const setIds = new Map<ColumnSet, number>();
+  /** List id → last change, in batch order, at the position of the identity's last profile; only for identities with list changes. */
+  const listsAt = new Map<number, Map<string, 'add' | 'remove'>>();
+  let count = 0;
+
+  const add = (change: ProfileChange): void => {
+    const position = count;
+    if (position >= length) throw new Error(`the batch yielded more profiles than its length, ${length}`);
+    count += 1;
     const problem = validateChange(change, options);
     if (problem !== undefined || change.kind === 'delete') {
       if (problem !== undefined) rejected.push(problem);
       return;
     }
+    const set = columnSetOf(change, options.identifierField);
+    let setId = setIds.get(set);
+    if (setId === undefined) {
+      setId = sets.length;
+      sets.push(set);
+      setIds.set(set, setId);
+    }
+    setAt[position] = setId;
+    // Measured now, for every profile: only the last of an identity's is used, but which one that is
+    // is known only at the end, and duplicates are rare.
+    bytes[position] = rowBytes(rowValues(change, set.columns));
+    code[position] = ROW;
     const key = identityKey(change.identity);
-    let entry = entries.get(key);
-    if (entry === undefined) {
-      entry = { change, profileIds: [], lists: undefined, lastIndex: index };
-      entries.set(key, entry);
-    }
-    entry.change = change;
-    entry.lastIndex = index;
-    entry.profileIds.push(change.profileId);
-    const { lists } = change;
-    if (lists !== undefined && lists.add.length + lists.remove.length > 0) {
-      entry.lists ??= new Map();
-      // Applied like the contract reads them: a profile's additions, then its removals.
-      for (const id of lists.add) entry.lists.set(id, 'add');
-      for (const id of lists.remove) entry.lists.set(id, 'remove');
-    }
-  });
-
-  const ordered = [...entries.values()].sort((a, b) => a.lastIndex - b.lastIndex);
-  const groups = new Map<
-    string,
-    { columns: readonly string[]; actions: readonly SyncAction[]; rows: PreparedRow[] }
-  >();
-  const deferred = new Set<string>();
-  for (const entry of ordered) {
-    const { columns, signature } = columnSetOf(entry.change, options.identifierField);
-    if (columns.length > MAX_DEFINITION_FIELDS) {
-      throw new ConfigError(
-        'eloqua',
-        `a profile maps ${columns.length} fields; an Eloqua import definition holds at most ${MAX_DEFINITION_FIELDS}`,
-      );
-    }
-    const values = rowValues(entry.change, columns);
-    const row: PreparedRow = {
-      change: entry.change,
-      profileIds: entry.profileIds,
-      values,
-      bytes: rowBytes(values),
-    };
-    const chunks = actionChunks(entry.lists);
-    const keys = chunks.map((chunk) =>
-      chunk.length === 0 ? signature : `${signature}|${chunk.map((a) => a.action + a.destination).join(',')}`,
-    );
-    const newGroups = keys.filter((key) => !groups.has(key)).length;
-    if (newGroups > 0 && groups.size + newGroups > MAX_GROUPS_PER_JOB) {
-      for (const id of entry.profileIds) deferred.add(id);
-      continue;
-    }
-    chunks.forEach((chunk, index) => {
-      const key = keys[index] as string;
-      let group = groups.get(key);
-      if (group === undefined) {
-        group = { columns, actions: chunk, rows: [] };
-        groups.set(key, group);
+    const before = lastAt.get(key);
+    lastAt.set(key, position);
+    let lists: Map<string, 'add' | 'remove'> | undefined;
+    if (before !== undefined) {
+      previous[position] = before;
+      code[before] = NO_ROW;
+      lists = listsAt.get(before);
+      if (lists !== undefined) {
+        listsAt.delete(before);
+        listsAt.set(position, lists);
       }
-      group.rows.push(row);
-    });
-  }
-  if (deferred.size > 0) {
-    for (const change of batch) {
-      if (!deferred.has(change.profileId)) continue;
-      rejected.push({
-        profileId: change.profileId,
+    }
+    const changes = change.lists;
+    if (changes !== undefined && changes.add.length + changes.remove.length > 0) {
+      if (lists === undefined) {
+        lists = new Map();
+        listsAt.set(position, lists);
+      }
+      // Applied like the contract reads them: a profile's additions, then its removals.
+      for (const id of changes.add) lists.set(id, 'add');
+      for (const id of changes.remove) lists.set(id, 'remove');
+    }
+  };
+
+  const finish = (): JobPlan => {
+    if (count !== length) throw new Error(`the batch yielded ${count} profiles, not its length ${length}`);
+    lastAt.clear();
+    const groups: PlannedGroup[] = [];
+    const groupIds = new Map<string, number>();
+    const several = new Map<number, readonly number[]>();
+    const deferred: number[] = [];
+    for (let position = 0; position < length; position += 1) {
+      if (code[position] !== ROW) continue;
+      const { columns, signature } = sets[setAt[position] as number] as ColumnSet;
+      if (columns.length > MAX_DEFINITION_FIELDS) {
+        throw new ConfigError(
+          'eloqua',
+          `a profile maps ${columns.length} fields; an Eloqua import definition holds at most ${MAX_DEFINITION_FIELDS}`,
+        );
+      }
+      const chunks = actionChunks(listsAt.get(position));
+      const keys = chunks.map((chunk) =>
+        chunk.length === 0
+          ? signature
+          : `${signature}|${chunk.map((a) => a.action + a.destination).join(',')}`,
+      );
+      const newGroups = keys.filter((key) => !groupIds.has(key)).length;
+      if (newGroups > 0 && groups.length + newGroups > MAX_GROUPS_PER_JOB) {
+        code[position] = NO_ROW;
+        deferred.push(position);
+        continue;
+      }
+      const ids = chunks.map((chunk, index) => {
+        const key = keys[index] as string;
+        let id = groupIds.get(key);
+        if (id === undefined) {
+          id = groups.length;
+          groups.push({ columns, actions: chunk });
+          groupIds.set(key, id);
+        }
+        return id;
+      });
+      if (ids.length === 1) code[position] = FIRST_GROUP + (ids[0] as number);
+      else {
+        code[position] = SEVERAL_GROUPS;
+        several.set(position, ids);
+      }
+    }
+    listsAt.clear();
+
+    const inGroup = (position: number, group: number): boolean => {
+      const at = code[position] as number;
+      if (at === SEVERAL_GROUPS) return several.get(position)?.includes(group) === true;
+      return at === FIRST_GROUP + group;
+    };
+    return {
+      length,
+      groups,
+      rejected,
+      deferred,
+      inGroup,
+      rowsOf: function* rowsOf(group) {
+        for (let position = 0; position < length; position += 1) if (inGroup(position, group)) yield position;
+      },
+      bytesAt: (position) => bytes[position] as number,
+      profilesOf: (position) => {
+        const positions: number[] = [];
+        for (let at = position; at !== -1; at = previous[at] as number) positions.push(at);
+        return positions.reverse();
+      },
+    };
+  };
+
+  return { add, finish };
+};
+
+/** The outcomes of the deferred rows' profiles, in batch order; `profileIdAt` names them by position. */
+export const deferredOutcomes = (
+  plan: JobPlan,
+  profileIdAt: (position: number) => string,
+): ProfileOutcome[] =>
+  plan.deferred
+    .flatMap((position) => plan.profilesOf(position))
+    .sort((a, b) => a - b)
+    .map(
+      (position): ProfileOutcome => ({
+        profileId: profileIdAt(position),
         status: 'retryable',
         code: 'too_many_list_groups',
         message: `the batch has more than ${MAX_GROUPS_PER_JOB} different sets of fields and list changes; this profile goes in a later job`,
         retryAfterMs: 0,
-      });
+      }),
+    );
+
+/**
+ * The rows of a batch held in memory, grouped by import definition (see `createJobPlanner`): for
+ * tests and tools. Submitting a job never makes them; it reads the batch again instead.
+ */
+export const prepareJob = (batch: readonly ProfileChange[], options: EloquaOptions): PreparedJob => {
+  const planner = createJobPlanner(batch.length, options);
+  for (const change of batch) planner.add(change);
+  const plan = planner.finish();
+  const changeAt = (position: number): ProfileChange => batch[position] as ProfileChange;
+  // A row of several groups is one object in each, as a contact is one row.
+  const rows = new Map<number, PreparedRow>();
+  const rowAt = (position: number, columns: readonly string[]): PreparedRow => {
+    let row = rows.get(position);
+    if (row === undefined) {
+      const values = rowValues(changeAt(position), columns);
+      row = {
+        change: changeAt(position) as UpsertChange,
+        profileIds: plan.profilesOf(position).map((at) => changeAt(at).profileId),
+        values,
+        bytes: plan.bytesAt(position),
+      };
+      rows.set(position, row);
     }
-  }
-  return { groups: [...groups.values()], rejected };
+    return row;
+  };
+  const groups = plan.groups.map((group, index) => ({
+    ...group,
+    rows: Array.from(plan.rowsOf(index), (position) => rowAt(position, group.columns)),
+  }));
+  const rejected = [...plan.rejected, ...deferredOutcomes(plan, (at) => changeAt(at).profileId)];
+  return { groups, rejected };
 };

@@ -104,8 +104,9 @@ export const eloquaOptions = z.strictObject({
     .default('always')
     .describe('Update rule of the import definitions.'),
   /**
-   * Import definitions delete themselves this long after their last change, so none is left behind
-   * (Eloqua's minimum is PT1H). Definitions are reused across jobs, so this is their idle lifetime. Default `P7D`.
+   * Import definitions delete themselves this long after they were made (or last changed: Oracle does
+   * not say which), so none is left behind once the process that made it is gone (Eloqua's minimum is
+   * PT1H). A process stops reusing one past half of it and makes another. Default `P7D`.
    */
   autoDeleteDuration: duration(HOUR_MS, 3650 * DAY_MS, 'of at least PT1H')
     .default('P7D')
@@ -118,16 +119,22 @@ export const eloquaOptions = z.strictObject({
     .default('PT12H')
     .describe('dataRetentionDuration of the import definitions.'),
   /**
-   * Reuse an import definition with the same fields and list actions while no sync on it is active
-   * (Oracle's best practice). `false` creates one per job and deletes it in `cleanup`. Default `true`.
+   * Reuse, within one destination instance (one process), an import definition it made for the same
+   * fields and list actions once it has seen the definition's last sync end (Oracle's best practice);
+   * definitions are never shared between processes. `false` creates one per job and deletes it in
+   * `cleanup`. Default `true`.
    */
-  reuseDefinitions: z.boolean().default(true).describe('Reuse idle import definitions across jobs.'),
+  reuseDefinitions: z
+    .boolean()
+    .default(true)
+    .describe("Reuse this process's import definitions across jobs once their sync ended."),
   /** Job sizing declared to the runner, and Eloqua's per-request caps. */
   limits: z
     .strictObject({
       /**
-       * Most profiles per job. The runner holds a whole batch in memory while it submits it, so this
-       * caps memory, not Eloqua (which has no record-count limit). Default 200,000.
+       * Most profiles per job; Eloqua has no record-count limit. The batch is streamed, never held:
+       * submitting keeps about 100 bytes per profile while it plans the job (about 20 MB at 200,000),
+       * then 13. Default 200,000.
        */
       maxProfilesPerJob: z
         .number()

@@ -369,17 +369,99 @@ describe('against the sandbox', () => {
     }
   });
 
-  it('makes five calls to submit a job and one to find it done', async () => {
+  it('makes four calls to submit a first job and one to find it done', async () => {
     const ctx = contextFor();
     const batch = Array.from({ length: 1000 }, (_, index) => person(index + 1));
     const { job } = await eloqua.exportProfiles(ctx, batch);
-    // /id, find definition, create definition, one upload, create sync.
-    expect((await sandbox.stats()).total).toBe(5);
+    // /id, create definition, one upload, create sync: no lookup before creating.
+    expect((await sandbox.stats()).requests).toEqual({
+      'eloqua.id': 1,
+      'eloqua.definitionCreate': 1,
+      'eloqua.upload': 1,
+      'eloqua.syncCreate': 1,
+    });
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(await eloqua.checkStatus(ctx, job as JobHandle, membersOf(batch, []))).toEqual({
       state: 'completed',
       outcomes: [],
     });
-    expect((await sandbox.stats()).total).toBe(6);
+    expect((await sandbox.stats()).total).toBe(5);
+  });
+
+  it('costs clear + uploads + sync + status per later job, and separate definitions for concurrent ones', async () => {
+    const ctx = contextFor({ limits: { maxUploadBytes: 16 * 1024 } });
+    const batchOf = (from: number) =>
+      Array.from({ length: 150 }, (_, index) => person(from + index, { C_Notes1: 'n'.repeat(200) }));
+    let checks = 0;
+    for (const from of [1, 1001, 2001]) {
+      const batch = batchOf(from);
+      const { job } = await eloqua.exportProfiles(ctx, batch);
+      const { status, stats } = await waitForJob(eloqua, ctx, job as JobHandle, membersOf(batch, []), SETTLE);
+      expect(status).toEqual({ state: 'completed', outcomes: [] });
+      checks += stats.statusChecks;
+    }
+    const { requests, total } = await sandbox.stats();
+    expect(requests['eloqua.upload']).toBeGreaterThanOrEqual(6);
+    expect(requests).toEqual({
+      'eloqua.id': 1,
+      'eloqua.definitionCreate': 1,
+      'eloqua.uploadDelete': 2,
+      'eloqua.upload': requests['eloqua.upload'],
+      'eloqua.syncCreate': 3,
+      'eloqua.syncStatus': checks,
+    });
+    expect(total).toBe(1 + 1 + 2 + (requests['eloqua.upload'] ?? 0) + 3 + checks);
+    // Every job's rows were imported once, from the one definition.
+    const held = await sandbox.read([
+      'person1@example.com',
+      'person1150@example.com',
+      'person2150@example.com',
+    ]);
+    expect(Object.values(held).every((profile) => profile !== undefined)).toBe(true);
+    expect((await sandbox.get<{ count: number }>('/__sandbox/contacts/count')).count).toBe(450);
+
+    // Two jobs at once while the definition is idle: one reuses it, the other gets a new one.
+    const [a, b] = await Promise.all([
+      eloqua.exportProfiles(ctx, batchOf(3001)),
+      eloqua.exportProfiles(ctx, batchOf(4001)),
+    ]);
+    const defs = [a, b].map((result) => (result.job as EloquaHandle).syncs[0]?.def);
+    expect(new Set(defs).size).toBe(2);
+    const after = (await sandbox.stats()).requests;
+    expect(after['eloqua.definitionCreate']).toBe(2);
+    expect(after['eloqua.uploadDelete']).toBe(3);
+    expect(after['eloqua.definitionList']).toBeUndefined();
+    expect(after['eloqua.syncList']).toBeUndefined();
+    for (const [result, from] of [
+      [a, 3001],
+      [b, 4001],
+    ] as const) {
+      const { status } = await waitForJob(
+        eloqua,
+        ctx,
+        result.job as JobHandle,
+        membersOf(batchOf(from), []),
+        SETTLE,
+      );
+      expect(status).toEqual({ state: 'completed', outcomes: [] });
+    }
+  });
+
+  it('moves to a new definition when the reused one was deleted behind its back', async () => {
+    const ctx = contextFor();
+    const first = [person(1)];
+    const { job } = await eloqua.exportProfiles(ctx, first);
+    await waitForJob(eloqua, ctx, job as JobHandle, membersOf(first, []), SETTLE);
+    const definition = (job as EloquaHandle).syncs[0]?.def ?? '';
+    expect((await bulkCall('DELETE', definition)).status).toBe(204);
+    const second = [person(2)];
+    const again = await eloqua.exportProfiles(ctx, second);
+    expect((again.job as EloquaHandle).syncs[0]?.def).not.toBe(definition);
+    const { status } = await waitForJob(eloqua, ctx, again.job as JobHandle, membersOf(second, []), SETTLE);
+    expect(status).toEqual({ state: 'completed', outcomes: [] });
+    expect((await sandbox.stats()).requests).toMatchObject({
+      'eloqua.definitionCreate': 2,
+      'eloqua.uploadDelete': 1,
+    });
   });
 });

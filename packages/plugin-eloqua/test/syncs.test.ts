@@ -81,7 +81,6 @@ const mockRejects = (items: readonly SyncReject[], sync = '/syncs/9001') => {
 describe('creating the sync', () => {
   it('posts the definition uri and the runner callbackUrl, and returns a small handle', async () => {
     mockId();
-    nock(POD).get(`${BULK_PATH}/contacts/imports`).query(true).reply(200, envelope([]));
     nock(POD).post(`${BULK_PATH}/contacts/imports`).reply(201, fixture('imports/definition-created.json'));
     nock(POD).post(`${BULK_PATH}/contacts/imports/384/data`).reply(204);
     const created = nock(POD)
@@ -101,7 +100,6 @@ describe('creating the sync', () => {
 
   it('surfaces a 400 on sync creation (definition validated since 20D) as a PermanentError', async () => {
     mockId();
-    nock(POD).get(`${BULK_PATH}/contacts/imports`).query(true).reply(200, envelope([]));
     nock(POD).post(`${BULK_PATH}/contacts/imports`).reply(201, fixture('imports/definition-created.json'));
     nock(POD).post(`${BULK_PATH}/contacts/imports/384/data`).reply(204);
     nock(POD)

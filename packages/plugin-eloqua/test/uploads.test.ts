@@ -1,16 +1,21 @@
-import { ConfigError, TransientError } from '@ferry/core';
+import {
+  ConfigError,
+  type ProfileBatch,
+  type ProfileChange,
+  streamedBatch,
+  TransientError,
+} from '@ferry/core';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eloqua } from '../src/index.ts';
-import { BULK_PATH, context, envelope, fixture, mockId, POD, upsert } from './helpers.ts';
+import { BULK_PATH, context, fixture, mockId, POD, upsert } from './helpers.ts';
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
 afterAll(() => nock.enableNetConnect());
 
-/** No definition to reuse, so one is created: `/contacts/imports/<id>`. */
+/** A new definition, `/contacts/imports/<id>` (a fresh context has none to reuse). */
 const mockNewDefinition = (id: number) => {
-  nock(POD).get(`${BULK_PATH}/contacts/imports`).query(true).reply(200, envelope([]));
   nock(POD)
     .post(`${BULK_PATH}/contacts/imports`)
     .reply(201, { ...fixture<object>('imports/definition-created.json'), uri: `/contacts/imports/${id}` });
@@ -137,5 +142,88 @@ describe('data uploads', () => {
     ]);
     expect(result.job).toBeNull();
     expect(result.rejected).toHaveLength(1);
+  });
+});
+
+/** A streamed batch (like the runner's) that counts the passes made over it. */
+const countedBatch = (changes: readonly ProfileChange[]) => {
+  const inner = streamedBatch(changes, 50);
+  const counted = {
+    passes: 0,
+    batch: {
+      length: inner.length,
+      [Symbol.asyncIterator]: () => {
+        counted.passes += 1;
+        return (inner as AsyncIterable<ProfileChange>)[Symbol.asyncIterator]();
+      },
+    } satisfies ProfileBatch,
+  };
+  return counted;
+};
+
+describe('streamed batches', () => {
+  /** Several uploads, duplicate identities (collapsed), list changes (a second group) and a reject. */
+  const mixedBatch = (): ProfileChange[] => [
+    ...Array.from({ length: 300 }, (_, index) =>
+      upsert(index % 250, { C_Notes1: `${index}`.padEnd(100, 'x') }, { profileId: `p${index}` }),
+    ),
+    upsert(400, {}, { lists: { add: ['12'], remove: [] } }),
+    { kind: 'delete', profileId: 'd1', identity: 'gone@example.com' },
+  ];
+
+  const submit = async (batch: ProfileBatch | ProfileChange[]) => {
+    mockId();
+    mockNewDefinition(384);
+    mockNewDefinition(385);
+    const first = recordUploads(384);
+    const second = recordUploads(385);
+    mockSync('/contacts/imports/384');
+    mockSync('/contacts/imports/385');
+    const result = await eloqua.exportProfiles(context({ limits: { maxUploadBytes: 16 * 1024 } }), batch);
+    nock.cleanAll();
+    return { result, bodies: [...first.bodies, ...second.bodies] };
+  };
+
+  it('upload the same bodies, and give the same result, for a streamed batch as for an array', async () => {
+    const fromArray = await submit(mixedBatch());
+    const streamed = await submit(streamedBatch(mixedBatch(), 7));
+    expect(fromArray.bodies.length).toBeGreaterThan(2);
+    expect(streamed.bodies).toEqual(fromArray.bodies);
+    expect(streamed.result).toEqual(fromArray.result);
+    expect(fromArray.result.rejected.map((outcome) => outcome.profileId)).toEqual(['d1']);
+    expect(fromArray.result.job).toMatchObject({ syncs: [{ rows: 250 }, { rows: 1 }] });
+  });
+
+  it('read the batch again for an upload retried after a 503, and send the same body', async () => {
+    const changes = Array.from({ length: 300 }, (_, index) => upsert(index, { C_Notes1: 'x'.repeat(100) }));
+    const expected = await submit(changes);
+    mockId();
+    mockNewDefinition(384);
+    const uploads = recordUploads(384, [204, 503]);
+    mockSync('/contacts/imports/384');
+    const counted = countedBatch(changes);
+    await eloqua.exportProfiles(context({ limits: { maxUploadBytes: 16 * 1024 } }), counted.batch);
+    const [first, second, ...rest] = expected.bodies;
+    expect(uploads.bodies).toEqual([first, second, second, ...rest]);
+    expect(counted.passes).toBe(3);
+  });
+
+  it('read the batch once to plan the job and once per group to upload it', async () => {
+    // One group over several uploads: 2 passes.
+    const one = countedBatch(
+      Array.from({ length: 300 }, (_, index) => upsert(index, { C_Notes1: 'x'.repeat(100) })),
+    );
+    const single = await submit(one.batch);
+    expect(single.bodies.length).toBeGreaterThan(1);
+    expect(one.passes).toBe(2);
+    // Two groups: 3 passes.
+    const two = countedBatch(mixedBatch());
+    await submit(two.batch);
+    expect(two.passes).toBe(3);
+    // Profiles rejected as oversized: one more pass, to name them.
+    const big = countedBatch([upsert(1, { C_Notes1: 'y'.repeat(20_000) }), upsert(2, { C_Notes1: '' })]);
+    const { result } = await submit(big.batch);
+    expect(result.rejected.map((outcome) => outcome.profileId)).toEqual(['p1']);
+    expect(big.passes).toBe(3);
   });
 });

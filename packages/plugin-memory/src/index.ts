@@ -29,7 +29,7 @@ export const memory = defineDestination({
   verify: (ctx, request) => verifyAccount(ctx, request),
 
   exportProfiles: async (ctx, batch) => {
-    const { body, records, rejected } = encodeBatch(batch, ctx.options);
+    const { body, records, rejected } = await encodeBatch(batch, ctx.options);
     if (records === 0) return { job: null, rejected };
     // measure is exact, so the runner never packs past the limit; if it did, uploading would fail anyway.
     const bytes = Buffer.byteLength(body, 'utf8');

@@ -1,4 +1,4 @@
-import type { FieldValue, ProfileChange, RejectedOutcome } from '@ferry/core';
+import type { FieldValue, ProfileBatch, ProfileChange, RejectedOutcome } from '@ferry/core';
 import type { MemoryOptions } from './options.ts';
 import type { WireRecord, WireValue } from './types.ts';
 
@@ -80,15 +80,16 @@ export const validateChange = (
 
 /**
  * Splits a batch into the NDJSON body to upload and the profiles rejected at submission. The body's
- * line order is the members' order: the vendor's row numbers index `members` in checkStatus.
+ * line order is the members' order: the vendor's row numbers index `members` in checkStatus. One
+ * pass with `for await`: the batch is streamed (`ProfileBatch`), and only encoded lines are kept.
  */
-export const encodeBatch = (
-  batch: readonly ProfileChange[],
+export const encodeBatch = async (
+  batch: ProfileBatch,
   options: MemoryOptions,
-): { readonly body: string; readonly records: number; readonly rejected: RejectedOutcome[] } => {
+): Promise<{ readonly body: string; readonly records: number; readonly rejected: RejectedOutcome[] }> => {
   const lines: string[] = [];
   const rejected: RejectedOutcome[] = [];
-  for (const change of batch) {
+  for await (const change of batch) {
     const problem = validateChange(change, options);
     if (problem === undefined) lines.push(encodeLine(toWireRecord(change)));
     else rejected.push(problem);

@@ -48,9 +48,9 @@ describe('measureChange', () => {
     expect(measureChange(change)).toBeGreaterThan(line.length);
   });
 
-  it('adds up to the exact body size, so packing by measure never overflows', () => {
+  it('adds up to the exact body size, so packing by measure never overflows', async () => {
     const batch = [upsert('e', { a: 'ß' }), upsert('f', { b: '東京' }), upsert('g', { c: 'plain' })];
-    const { body } = encodeBatch(batch, options);
+    const { body } = await encodeBatch(batch, options);
     expect(Buffer.byteLength(body, 'utf8')).toBe(
       batch.reduce((sum, change) => sum + measureChange(change), 0),
     );
@@ -87,8 +87,8 @@ describe('validateChange / encodeBatch', () => {
     expect(validateChange({ ...upsert('m', {}), identity: 'not-an-email' }, options)).toBeUndefined();
   });
 
-  it('keeps accepted profiles in batch order (the members order) and lists the rejected', () => {
-    const { body, records, rejected } = encodeBatch(
+  it('keeps accepted profiles in batch order (the members order) and lists the rejected', async () => {
+    const { body, records, rejected } = await encodeBatch(
       [upsert('n', { a: '1' }), upsert('o', { a: 'far too long' }), upsert('p', { a: '2' })],
       options,
     );

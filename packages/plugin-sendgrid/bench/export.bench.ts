@@ -10,8 +10,17 @@
  * Part 2 — calls: the same sync against the local SendGrid emulator (zero-delay mode, real HTTP),
  * packed like the runner packs (core's packBatches with the destination's limits and measure),
  * with the calls counted from `/__sandbox/stats`.
+ * Part 3 — memory of one CSV (gzip) submission of all the profiles: the most live heap (plus Buffer
+ * memory) above what it was before, sampled after a full GC at every HTTP call, once the upload is
+ * under way, and every 10,000 changes read. Once with an array the caller holds (not counted), once
+ * with a batch made page by page as the runner's store hands it over (nothing held outside the plugin).
+ *
+ * `exportProfiles` is timed on arrays, `streamed` on the same jobs as paged async batches (core's
+ * `streamedBatch`), which is what the runner passes.
  */
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   createContext,
   type HttpClient,
@@ -19,7 +28,10 @@ import {
   type HttpResponse,
   type JobHandle,
   type JobMember,
+  type ProfileBatch,
+  type ProfileChange,
   packBatches,
+  streamedBatch,
   type UpsertChange,
 } from '@ferry/core';
 import { membersOf } from '@ferry/core/testing';
@@ -62,6 +74,9 @@ const fieldDefinitions = {
   })),
 };
 
+/** Called at every request and upload chunk; Part 3 samples the heap there. */
+let onActivity = (): void => {};
+
 /** An HTTP client that answers like SendGrid at once and reads request bodies to the end. */
 const instantClient = (): HttpClient & { bytes: number; calls: number } => {
   let jobs = 0;
@@ -71,12 +86,20 @@ const instantClient = (): HttpClient & { bytes: number; calls: number } => {
     with: () => client,
     request: async <T>(request: HttpRequest): Promise<HttpResponse<T>> => {
       client.calls += 1;
+      onActivity();
       const body = request.body;
       if (typeof body === 'string') client.bytes += Buffer.byteLength(body);
       else if (typeof body === 'function') {
         const made = body();
         if (typeof made === 'string' || made instanceof Uint8Array) client.bytes += made.length;
-        else for await (const chunk of made as AsyncIterable<Uint8Array>) client.bytes += chunk.byteLength;
+        else {
+          let chunks = 0;
+          for await (const chunk of made as AsyncIterable<Uint8Array>) {
+            client.bytes += chunk.byteLength;
+            // Once the upload is under way (its body is built by then); each sample is a full GC.
+            if (++chunks === 2) onActivity();
+          }
+        }
       }
       const url = request.url;
       const answer = (status: number, data: unknown) =>
@@ -149,13 +172,22 @@ for (const path of PATHS) {
     if (result.job !== null) handles.push({ job: result.job, members: membersOf(batch, result.rejected) });
   }
   const exportMs = performance.now() - exportStart;
+  // The runner hands batches over as a paged async stream, not an array.
+  const streamedCtx = createContext(sendgrid, {
+    options: { apiKey: KEY, ...path.options },
+    http: instantClient(),
+  });
+  const streamedStart = performance.now();
+  for (const batch of jobs) await sendgrid.exportProfiles(streamedCtx, streamedBatch(batch, 500));
+  const streamedMs = performance.now() - streamedStart;
   const checkStart = performance.now();
   for (const { job, members } of handles) await sendgrid.checkStatus(ctx, job, members);
   const checkMs = performance.now() - checkStart;
   console.log(
     `  ${path.name.padEnd(11)} measure ${fmt((measureMs * 1e6) / PROFILES)} ns/profile (Σ ${fmt(measured / 1e6, 1)} MB) · ` +
       `exportProfiles ${fmt((exportMs * 1e6) / PROFILES)} ns/profile (${fmt(exportMs)} ms, ${jobs.length} job(s), ` +
-      `${fmt(http.bytes / 1e6, 1)} MB sent) · checkStatus ${fmt(checkMs, 1)} ms`,
+      `${fmt(http.bytes / 1e6, 1)} MB sent) · streamed ${fmt((streamedMs * 1e6) / PROFILES)} ns/profile · ` +
+      `checkStatus ${fmt(checkMs, 1)} ms`,
   );
 }
 
@@ -209,3 +241,77 @@ try {
 } finally {
   await sandbox.close();
 }
+
+console.log(
+  '\nPart 3 — memory of one CSV (gzip) submission of all the profiles (after a full GC at each sample)',
+);
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const liveBytes = (): number => {
+  gc();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+};
+
+/** An array (for the plugin as for any code) that samples as it is read. */
+class SampledArray<T> extends Array<T> {
+  override *[Symbol.iterator](): ArrayIterator<T> {
+    for (let at = 0; at < this.length; at += 1) {
+      if (at % 10_000 === 0) onActivity();
+      yield this[at] as T;
+    }
+    return undefined;
+  }
+}
+
+/** Profiles made as they are read, a page at a time like the runner's store; counts its readings. */
+const generatedBatch = (count: number): ProfileBatch & { reads: number } => {
+  const batch = {
+    length: count,
+    reads: 0,
+    async *[Symbol.asyncIterator](): AsyncGenerator<ProfileChange> {
+      batch.reads += 1;
+      for (let start = 0; start < count; start += 500) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (start % 10_000 === 0) onActivity();
+        const page: ProfileChange[] = [];
+        for (let n = start; n < Math.min(count, start + 500); n += 1) page.push(profile(n));
+        yield* page;
+      }
+    },
+  };
+  return batch;
+};
+
+const heapDuring = async (label: string, input: ProfileBatch & { reads?: number }) => {
+  const ctx = createContext(sendgrid, { options: { apiKey: KEY, submission: 'csv' }, http: instantClient() });
+  await sendgrid.exportProfiles(ctx, profiles.slice(0, 1000));
+  const base = liveBytes();
+  let peak = base;
+  onActivity = () => {
+    peak = Math.max(peak, liveBytes());
+  };
+  await sendgrid.exportProfiles(ctx, input);
+  onActivity = () => {};
+  const reads = input.reads === undefined ? '' : ` · batch read ${input.reads} times`;
+  console.log(
+    `  ${label.padEnd(28)} peak +${fmt((peak - base) / 1e6, 1)} MB over ${fmt(base / 1e6, 1)} MB${reads}`,
+  );
+};
+
+// For scale: what holding the batch itself costs (the runner did until batches were streamed).
+const heapBytes = (): number => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
+const batchBytes = (): number => {
+  const before = heapBytes();
+  const held = Array.from({ length: PROFILES }, (_, n) => profile(n));
+  const after = heapBytes();
+  // `held` is still used here, so the GC could not take it.
+  return held.length === PROFILES ? after - before : Number.NaN;
+};
+console.log(`  ${'the batch itself, as objects'.padEnd(28)} ${fmt(batchBytes() / 1e6, 1)} MB`);
+await heapDuring('array held by the caller', SampledArray.from(profiles));
+await heapDuring('paged batch made as read', generatedBatch(PROFILES));

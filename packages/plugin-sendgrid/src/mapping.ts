@@ -149,14 +149,23 @@ type Encoded =
 const problem = (code: string, message: string) => ({ code, problem: message });
 
 /**
+ * How values are encoded: as sent (validated), as measured (before custom field types are known;
+ * never failing), or only validated, for a first reading of a batch that keeps nothing of them.
+ */
+type Encoding = 'send' | 'measure' | 'check';
+
+/** What `check` gives for a valid value it did not format (formatting dates is the costly part). */
+const CHECKED = '';
+
+/**
  * One value as SendGrid takes it. `null` clears a text field (`""`); typed custom fields and
  * identifiers cannot be cleared through an upsert, so they are left out (documented).
  */
-const encodeValue = (name: string, value: FieldValue, target: FieldTarget, strict: boolean): Encoded => {
+const encodeValue = (name: string, value: FieldValue, target: FieldTarget, encoding: Encoding): Encoded => {
   const reserved = target.reserved;
   const type = target.type;
   // Measuring sizes a profile as it would be sent, whatever submission will say about it.
-  if (!strict) return measuringValue(value, reserved);
+  if (encoding === 'measure') return measuringValue(value, reserved);
   if (value === null) {
     if (reserved?.kind === 'identifier' || type === 'Number' || type === 'Date') return OMIT;
     return reserved?.kind === 'list' ? [] : '';
@@ -164,11 +173,12 @@ const encodeValue = (name: string, value: FieldValue, target: FieldTarget, stric
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) return problem('invalid_value', `${name} is an invalid date`);
     if (type === 'Number') return problem('invalid_value', `${name} is a Number field; got a date`);
-    return formatDate(value);
+    return encoding === 'check' ? CHECKED : formatDate(value);
   }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return problem('invalid_value', `${name} is not a finite number`);
     if (type === 'Date') return problem('invalid_value', `${name} is a Date field; got the number ${value}`);
+    if (encoding === 'check') return CHECKED;
     return type === 'Number' ? value : String(value);
   }
   if (typeof value === 'boolean') {
@@ -243,14 +253,19 @@ export type ContactResult =
   | { readonly ok: true; readonly contact: WireContact }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly field?: string };
 
+type ContactProblem = Extract<ContactResult, { ok: false }>;
+
 /**
- * Builds (and, with a lookup, validates) the wire contact of an upsert. Without `lookup` it is the
- * measuring form: custom fields keyed by name, nothing validated, never failing.
+ * Encodes an upsert's fields in order, handing each value to send to `put` (a value set twice, by
+ * names differing in case, keeps its first place and its last value); returns the first problem.
  */
-export const toContact = (change: UpsertChange, lookup?: CustomFieldLookup): ContactResult => {
-  const contact: WireContact = { email: change.identity };
-  let custom: Record<string, unknown> | undefined;
-  const strict = lookup !== undefined;
+const encodeFields = (
+  change: UpsertChange,
+  lookup: CustomFieldLookup | undefined,
+  encoding: Encoding,
+  put: (target: FieldTarget, encoded: string | number | readonly string[]) => void,
+): ContactProblem | undefined => {
+  const strict = encoding !== 'measure';
   for (const [name, value] of Object.entries(change.fields)) {
     const kind = fieldKind(name);
     if (kind === 'email') {
@@ -281,20 +296,58 @@ export const toContact = (change: UpsertChange, lookup?: CustomFieldLookup): Con
     if (target === undefined) {
       return { ok: false, code: 'unknown_field', field: name, message: `no custom field named ${name}` };
     }
-    const encoded = encodeValue(name, value, target, strict);
+    const encoded = encodeValue(name, value, target, encoding);
     if (encoded === OMIT) continue;
     if (typeof encoded === 'object' && 'problem' in encoded) {
       return { ok: false, code: encoded.code, field: name, message: encoded.problem };
     }
-    if (target.custom) {
-      custom ??= {};
-      custom[target.key] = encoded;
-    } else {
-      contact[target.key] = encoded;
-    }
+    put(target, encoded);
   }
+  return undefined;
+};
+
+/**
+ * Builds (and, with a lookup, validates) the wire contact of an upsert. Without `lookup` it is the
+ * measuring form: custom fields keyed by name, nothing validated, never failing.
+ */
+export const toContact = (change: UpsertChange, lookup?: CustomFieldLookup): ContactResult => {
+  const contact: WireContact = { email: change.identity };
+  let custom: Record<string, unknown> | undefined;
+  const problem = encodeFields(
+    change,
+    lookup,
+    lookup === undefined ? 'measure' : 'send',
+    (target, encoded) => {
+      if (target.custom) {
+        custom ??= {};
+        custom[target.key] = encoded;
+      } else {
+        contact[target.key] = encoded;
+      }
+    },
+  );
+  if (problem !== undefined) return problem;
   if (custom !== undefined) contact.custom_fields = custom;
   return { ok: true, contact };
+};
+
+/**
+ * Validates an upsert exactly as `toContact(change, lookup)` does, without building it: the problem,
+ * or the columns its contact fills (`contactColumns` of it). For reading a batch that is encoded in
+ * a second reading, so that each change is only built once.
+ */
+export const checkContact = (
+  change: UpsertChange,
+  lookup: CustomFieldLookup,
+): ContactProblem | { readonly ok: true; readonly columns: string[] } => {
+  const direct = ['email'];
+  const custom: string[] = [];
+  const problem = encodeFields(change, lookup, 'check', (target) => {
+    const columns = target.custom ? custom : direct;
+    if (!columns.includes(target.key)) columns.push(target.key);
+  });
+  if (problem !== undefined) return problem;
+  return { ok: true, columns: custom.length === 0 ? direct : [...direct, ...custom] };
 };
 
 /** Checks what SendGrid needs of every upsert before anything else: a plausible e-mail. */
@@ -396,12 +449,34 @@ export const measureCsv = (change: ProfileChange): number => {
   if (change.kind === 'delete') return Buffer.byteLength(change.identity, 'utf8') + 1;
   const built = toContact(change);
   if (!built.ok) return Buffer.byteLength(encodeRow([change.identity]), 'utf8');
-  // A row's size does not depend on its column order, so no sorting here (hot path).
-  const { contact } = built;
+  return Buffer.byteLength(encodeRow(cellValues(built.contact)), 'utf8');
+};
+
+// A row's size does not depend on its column order, so no sorting here (hot path).
+const cellValues = (contact: WireContact): string[] => {
   const values: string[] = [];
   for (const key in contact) if (key !== 'custom_fields') values.push(csvCell(contact[key]));
   for (const key in contact.custom_fields) values.push(csvCell(contact.custom_fields[key]));
-  return Buffer.byteLength(encodeRow(values), 'utf8');
+  return values;
+};
+
+/** The columns a contact fills in a CSV import: its keys, custom fields by id as in `custom_fields`. */
+export const contactColumns = (contact: WireContact): string[] => {
+  const columns: string[] = [];
+  for (const key in contact) if (key !== 'custom_fields') columns.push(key);
+  for (const key in contact.custom_fields) columns.push(key);
+  return columns;
+};
+
+/**
+ * Bytes of a contact's cells as the upload encodes them, without delimiters and line break. In a
+ * file of `n` columns its row is this plus `n` (n − 1 delimiters, one line break; cells it does not
+ * fill are empty), which sizes an uncompressed upload without encoding it first. The e-mail cell is
+ * never empty (the address was checked), so the encoder's `""` for a lone empty cell cannot occur.
+ */
+export const csvCellBytes = (contact: WireContact): number => {
+  const values = cellValues(contact);
+  return Buffer.byteLength(encodeRow(values), 'utf8') - values.length;
 };
 
 /**

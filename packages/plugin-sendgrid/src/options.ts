@@ -91,8 +91,9 @@ export const sendgridOptions = z.strictObject({
   csv: z
     .strictObject({
       /**
-       * Most profiles per CSV import job. Default 100,000; the vendor takes up to 1,000,000, but the
-       * runner holds a whole batch in memory, so raise it only with memory to spare.
+       * Most profiles per CSV import job. Default 100,000; the vendor takes up to 1,000,000. Batches
+       * are streamed, not held: submitting one keeps about 100 bytes per profile (its e-mail, to find
+       * duplicates) and the gzip file (a tenth of the CSV, typically).
        */
       maxProfilesPerJob: z
         .number()

@@ -1,38 +1,52 @@
-import {
-  ConfigError,
-  type ExportResult,
-  type ProfileChange,
-  type ProfileOutcome,
-  type UpsertChange,
-} from '@ferry/core';
+import type { ExportResult, ProfileBatch, ProfileOutcome } from '@ferry/core';
 import type { SendgridContext } from './client.ts';
+import {
+  batchChanged,
+  type Collapsed,
+  collapseBatch,
+  DELETE_GROUP,
+  readBatch,
+  rejectedOutcome,
+  SENT,
+  type UpsertGroup,
+  VALID,
+} from './collapse.ts';
 import { MAX_JOBS_PER_HANDLE, type SendgridHandle, toHandle } from './handle.ts';
 import {
-  type CustomFieldLookup,
-  checkIdentity,
   csvValues,
   emailKey,
-  fieldKind,
   isPlausibleEmail,
   jsonEnvelope,
-  ownListIds,
-  SEARCH_EMAIL_MAX_LENGTH,
   toContact,
   type WireContact,
 } from './mapping.ts';
 import { deleteContacts, searchContactIds, upsertContacts } from './operations/contacts.ts';
-import { getFieldDefinitions, resolveCustomFields } from './operations/field-definitions.ts';
-import { columnFieldIds, importCsv } from './operations/imports.ts';
+import { getFieldDefinitions } from './operations/field-definitions.ts';
+import {
+  columnFieldIds,
+  csvHeader,
+  type GzipCsvSink,
+  gzipCsvSink,
+  importCsv,
+  plainCsvBody,
+  type UploadBody,
+} from './operations/imports.ts';
 import { removeFromList } from './operations/lists.ts';
 
 /**
- * exportProfiles, step by step: validate and collapse the batch, plan the SendGrid calls so the
- * handle stays small, then make them. Nothing here waits for a job.
+ * exportProfiles, step by step: validate and collapse the batch (collapse.ts, the first reading),
+ * plan the SendGrid calls so the handle stays small, encode what goes out (the second reading, when
+ * needed), then make the calls. Nothing here waits for a job.
+ *
+ * The batch is streamed from the runner's store and may be read more than once, each time the same.
+ * A CSV import of 100,000 profiles must hold neither them nor their rows, so it is read twice: once
+ * to learn which change is sent per e-mail and how, once to encode those into the gzip file as they
+ * come; in between, a few numbers per profile are kept. The JSON path (≤ 30,000 profiles and 6 MB a
+ * request) keeps the JSON of the contacts it sends from the first reading instead, which its bodies
+ * hold anyway, and reads again only to gather deletes, list removals or members sharing an e-mail.
  *
  * Decisions (README "Capabilities and limits"):
- * - Per e-mail, the last change of the batch is the one sent (SendGrid keeps the last anyway, and a
- *   delete after an upsert must win); earlier changes of that e-mail stay members and share its
- *   outcome, since their values are not what SendGrid ends up holding.
+ * - Per e-mail, the last valid change of the batch is the one sent (see `Collapsed.flags`).
  * - `list_ids` is per request, so upserts are grouped by the lists they add: one request (or
  *   import) per group, usually one in all.
  * - Deletes go in the same job: e-mails → contact ids (search/emails, 100 per call), then
@@ -43,131 +57,34 @@ import { removeFromList } from './operations/lists.ts';
 
 type Path = 'json' | 'csv';
 
+/** What is kept of an e-mail sent as JSON: the members sharing its outcome and the lists it leaves. */
 interface Entry {
-  readonly change: ProfileChange;
-  readonly contact: WireContact | undefined;
-  /** This change's and the earlier changes' of the same e-mail (members sharing the outcome). */
+  /** The e-mail key, when it leaves lists (else empty). */
+  readonly key: string;
+  readonly profileIds: readonly string[];
+  readonly remove: readonly string[] | undefined;
+}
+
+interface DeleteEntry {
+  readonly identity: string;
   readonly profileIds: readonly string[];
 }
 
-interface UpsertGroup {
-  readonly listIds: readonly string[];
-  readonly entries: Entry[];
+interface JsonBody {
+  readonly body: string;
+  readonly entries: readonly Entry[];
 }
 
-/** One planned SendGrid job of upserts. */
-type UpsertUnit =
-  | { readonly path: 'json'; readonly body: string; readonly entries: readonly Entry[] }
-  | { readonly path: 'csv'; readonly listIds: readonly string[]; readonly entries: readonly Entry[] };
-
-const rejectedOutcome = (
-  profileId: string,
-  code: string,
-  message: string,
-  field?: string,
-): ProfileOutcome => ({
-  profileId,
-  status: 'rejected',
-  code,
-  message,
-  ...(field === undefined ? {} : { field }),
-});
-
-/** Custom field names the batch maps; a read-only reserved field is a mapping error. */
-const customFieldNames = (ctx: SendgridContext, batch: readonly ProfileChange[]): Set<string> => {
-  const names = new Set<string>();
-  const readOnly = new Set<string>();
-  for (const change of batch) {
-    if (change.kind !== 'upsert') continue;
-    for (const name of Object.keys(change.fields)) {
-      const kind = fieldKind(name);
-      if (kind === 'custom') names.add(name);
-      else if (kind === 'read_only') readOnly.add(name);
-    }
-  }
-  if (readOnly.size > 0) {
-    throw new ConfigError(
-      ctx.destination,
-      `${[...readOnly].join(', ')} ${readOnly.size === 1 ? 'is' : 'are'} maintained by SendGrid and cannot be mapped`,
-    );
-  }
-  return names;
-};
-
-/** Validates every change and keeps the last valid one per e-mail, in the order of those last ones. */
-const collapse = (
-  batch: readonly ProfileChange[],
-  lookup: CustomFieldLookup,
-  rejected: ProfileOutcome[],
-): Entry[] => {
-  const latest = new Map<string, Entry>();
-  for (const change of batch) {
-    const issue = change.kind === 'upsert' ? checkIdentity(change) : deleteIssue(change.identity);
-    if (issue !== undefined) {
-      rejected.push(rejectedOutcome(change.profileId, issue.code, issue.message, issue.field));
-      continue;
-    }
-    let contact: WireContact | undefined;
-    if (change.kind === 'upsert') {
-      const built = toContact(change, lookup);
-      if (!built.ok) {
-        rejected.push(rejectedOutcome(change.profileId, built.code, built.message, built.field));
-        continue;
-      }
-      contact = built.contact;
-    }
-    const key = emailKey(change.identity);
-    const earlier = latest.get(key);
-    const profileIds = earlier === undefined ? [change.profileId] : [...earlier.profileIds, change.profileId];
-    // Re-inserted so that the map's order is the order of each e-mail's last change.
-    if (earlier !== undefined) latest.delete(key);
-    latest.set(key, { change, contact, profileIds });
-  }
-  return [...latest.values()];
-};
-
-const deleteIssue = (identity: string): { code: string; message: string; field?: string } | undefined => {
-  if (identity.trim() === '')
-    return { code: 'missing_identity', message: 'the profile has no e-mail address' };
-  if (identity.length > SEARCH_EMAIL_MAX_LENGTH && isPlausibleEmail(identity)) {
-    return {
-      code: 'unsupported',
-      field: 'email',
-      message: `SendGrid can only look up addresses of at most ${SEARCH_EMAIL_MAX_LENGTH} characters to delete them`,
-    };
-  }
-  return undefined;
-};
-
-const groupUpserts = (ctx: SendgridContext, entries: readonly Entry[]): UpsertGroup[] => {
-  const groups = new Map<string, UpsertGroup>();
-  for (const entry of entries) {
-    if (entry.change.kind !== 'upsert') continue;
-    const own = ownListIds(entry.change as UpsertChange, ctx.options);
-    const key = own.join(',');
-    let group = groups.get(key);
-    if (group === undefined) {
-      group = { listIds: [...ctx.options.listIds, ...own], entries: [] };
-      groups.set(key, group);
-    }
-    group.entries.push(entry);
-  }
-  return [...groups.values()];
-};
-
 /**
- * JSON bodies for a group, each within the JSON limits, measured exactly (custom fields keyed by id,
- * as sent). A contact too large for any body goes to `oversized` instead.
+ * JSON bodies of a group, filled as its contacts come (as JSON text), each within the JSON limits and
+ * measured exactly (custom fields keyed by id, as sent). A contact too large for any body is `oversized`.
  */
-const jsonBodies = (
-  ctx: SendgridContext,
-  group: UpsertGroup,
-  oversized: (entry: Entry, bytes: number, limit: number) => void,
-): { body: string; entries: Entry[] }[] => {
+const jsonBodies = (ctx: SendgridContext, listIds: readonly string[]) => {
   const { maxProfilesPerJob, maxBytesPerJob } = ctx.options.json;
-  const { head, tail } = jsonEnvelope(group.listIds);
+  const { head, tail } = jsonEnvelope(listIds);
   const fixed = Buffer.byteLength(head + tail, 'utf8');
-  const bodies: { body: string; entries: Entry[] }[] = [];
+  const bodies: JsonBody[] = [];
+  const oversized: { readonly entry: Entry; readonly bytes: number }[] = [];
   let parts: string[] = [];
   let entries: Entry[] = [];
   let bytes = fixed;
@@ -177,64 +94,180 @@ const jsonBodies = (
     entries = [];
     bytes = fixed;
   };
-  for (const entry of group.entries) {
-    const json = JSON.stringify(entry.contact);
-    const size = Buffer.byteLength(json, 'utf8');
-    if (fixed + size > maxBytesPerJob) {
-      oversized(entry, size, maxBytesPerJob - fixed);
-      continue;
-    }
-    const added = size + (parts.length > 0 ? 1 : 0);
-    if (parts.length >= maxProfilesPerJob || bytes + added > maxBytesPerJob) close();
-    bytes += size + (parts.length > 0 ? 1 : 0);
-    parts.push(json);
-    entries.push(entry);
-  }
-  close();
-  return bodies;
+  return {
+    add: (json: string, entry: Entry): void => {
+      const size = Buffer.byteLength(json, 'utf8');
+      if (fixed + size > maxBytesPerJob) {
+        oversized.push({ entry, bytes: size });
+        return;
+      }
+      const added = size + (parts.length > 0 ? 1 : 0);
+      if (parts.length >= maxProfilesPerJob || bytes + added > maxBytesPerJob) close();
+      bytes += size + (parts.length > 0 ? 1 : 0);
+      parts.push(json);
+      entries.push(entry);
+    },
+    finish: () => {
+      close();
+      return { bodies, oversized, limit: maxBytesPerJob - fixed };
+    },
+  };
 };
 
-/** Picks the path of each group (see `submission` in options.ts) and lays out its SendGrid jobs. */
-const planUpserts = (
-  ctx: SendgridContext,
-  groups: readonly UpsertGroup[],
-  rejected: ProfileOutcome[],
-): UpsertUnit[] => {
-  const units: UpsertUnit[] = [];
-  const oversized = (entry: Entry, bytes: number, limit: number) => {
-    for (const profileId of entry.profileIds) {
-      rejected.push(
-        rejectedOutcome(
-          profileId,
-          'oversized',
-          `the contact is ${bytes} bytes of JSON; at most ${limit} fit a request`,
-        ),
-      );
-    }
-  };
-  const { submission, json } = ctx.options;
-  for (const group of groups) {
-    if (submission === 'csv') {
-      units.push({ path: 'csv', listIds: group.listIds, entries: group.entries });
-      continue;
-    }
-    if (submission === 'auto' && group.entries.length > json.maxProfilesPerJob) {
-      units.push({ path: 'csv', listIds: group.listIds, entries: group.entries });
-      continue;
-    }
-    const skipped: Entry[] = [];
-    const bodies = jsonBodies(ctx, group, (entry, bytes, limit) => {
-      if (submission === 'json') oversized(entry, bytes, limit);
-      else skipped.push(entry);
-    });
-    if (submission === 'auto' && (bodies.length > 1 || skipped.length > 0)) {
-      units.push({ path: 'csv', listIds: group.listIds, entries: group.entries });
-      continue;
-    }
-    for (const body of bodies) units.push({ path: 'json', ...body });
-  }
-  return units;
+/**
+ * The path of a group: `auto` sends one that fits one JSON request (all of it in one body) as JSON,
+ * else as a CSV import. `undecided`: its JSON was not kept (see `UpsertGroup.json`), so the second
+ * reading encodes it both ways and the JSON bodies tell.
+ */
+const pathOf = (ctx: SendgridContext, group: UpsertGroup): Path | 'undecided' => {
+  const { submission } = ctx.options;
+  if (submission !== 'auto') return submission;
+  const { maxProfilesPerJob, maxBytesPerJob } = ctx.options.json;
+  if (group.count > maxProfilesPerJob) return 'csv';
+  if (group.json === undefined) return 'undecided';
+  const { head, tail } = jsonEnvelope(group.listIds);
+  // The envelope, every contact, and a comma between each two: what `jsonBodies` would fill.
+  let bytes = Buffer.byteLength(head + tail, 'utf8') + group.count - 1;
+  for (const { json } of group.json.values()) bytes += Buffer.byteLength(json, 'utf8');
+  return bytes <= maxBytesPerJob ? 'json' : 'csv';
 };
+
+/** How one group goes out, and what the second reading gathers for it. */
+interface GroupWork {
+  readonly group: UpsertGroup;
+  /**
+   * With `csv` and `auto` every group is one SendGrid job, so the groups past the handle's budget are
+   * known before encoding: their profiles are only gathered, to be deferred.
+   */
+  readonly deferred: boolean;
+  readonly deferredIds: string[];
+  /** JSON bodies, when the group goes (or may go) as JSON. */
+  readonly json: ReturnType<typeof jsonBodies> | undefined;
+  /** Whether the group goes (or may go) as a CSV import. */
+  readonly csv: boolean;
+  /** A gzip CSV import's file, filled by the second reading. */
+  readonly sink: GzipCsvSink | undefined;
+  /** CSV: list id → e-mail keys leaving it, in order. */
+  readonly removals: Map<string, Set<string>>;
+}
+
+const planGroups = (ctx: SendgridContext, collapsed: Collapsed): GroupWork[] =>
+  collapsed.groups.map((group, position) => {
+    const deferred = ctx.options.submission !== 'json' && position >= MAX_JOBS_PER_HANDLE;
+    const path = deferred ? undefined : pathOf(ctx, group);
+    const csv = path === 'csv' || path === 'undecided';
+    return {
+      group,
+      deferred,
+      deferredIds: [],
+      json: path === 'json' || path === 'undecided' ? jsonBodies(ctx, group.listIds) : undefined,
+      csv,
+      sink:
+        csv && ctx.options.csv.gzip
+          ? gzipCsvSink(csvHeader(group.columns, collapsed.customNameById))
+          : undefined,
+      removals: new Map(),
+    };
+  });
+
+const addRemoval = (removals: Map<string, Set<string>>, listId: string, key: string): void => {
+  const set = removals.get(listId) ?? new Set<string>();
+  set.add(key);
+  removals.set(listId, set);
+};
+
+/**
+ * The second reading: the sent changes encoded into their group's JSON bodies or gzip file, and the
+ * members sharing each e-mail gathered (they come before the change sent for it). An uncompressed
+ * file is encoded while it is uploaded instead (`plainRows`).
+ */
+const encodeBatch = async (
+  ctx: SendgridContext,
+  batch: ProfileBatch,
+  collapsed: Collapsed,
+  works: readonly GroupWork[],
+): Promise<DeleteEntry[]> => {
+  const deletes: DeleteEntry[] = [];
+  const byId: GroupWork[] = [];
+  for (const work of works) byId[work.group.id] = work;
+  // Members sharing an e-mail sent later: only with duplicates, and only until that change comes.
+  const earlier = new Map<string, string[]>();
+  const { flags, groupOf, lookup, shared } = collapsed;
+  await readBatch(ctx, batch, (change, at) => {
+    const flag = flags[at] as number;
+    if ((flag & VALID) === 0) return undefined;
+    if ((flag & SENT) === 0) {
+      const key = emailKey(change.identity);
+      const ids = earlier.get(key);
+      if (ids === undefined) earlier.set(key, [change.profileId]);
+      else ids.push(change.profileId);
+      return undefined;
+    }
+    const key = shared ? emailKey(change.identity) : '';
+    const sharing = shared ? earlier.get(key) : undefined;
+    if (sharing !== undefined) earlier.delete(key);
+    const profileIds = sharing === undefined ? [change.profileId] : [...sharing, change.profileId];
+    const work = byId[groupOf[at] as number];
+    if (change.kind === 'delete' && groupOf[at] === DELETE_GROUP) {
+      deletes.push({ identity: change.identity, profileIds });
+      return undefined;
+    }
+    if (change.kind !== 'upsert' || work === undefined) throw batchChanged(ctx);
+    if (work.deferred) {
+      work.deferredIds.push(...profileIds);
+      return undefined;
+    }
+    // JSON kept by the first reading is used as it is; else the contact is built again, as it is
+    // for a gzip file (an uncompressed one is encoded while uploading, see `plainRows`).
+    const held = work.json === undefined ? undefined : work.group.json?.get(at);
+    let contact: WireContact | undefined;
+    if ((work.json !== undefined && held === undefined) || work.sink !== undefined) {
+      const built = toContact(change, lookup);
+      if (!built.ok) throw batchChanged(ctx);
+      contact = built.contact;
+    }
+    const remove = change.lists?.remove;
+    const removes = remove !== undefined && remove.length > 0;
+    const removing = removes ? emailKey(change.identity) : '';
+    const entry: Entry = { key: removing, profileIds, remove: removes ? remove : undefined };
+    if (work.json !== undefined) work.json.add(held?.json ?? JSON.stringify(contact), entry);
+    if (!work.csv) return undefined;
+    if (removes) for (const listId of remove) addRemoval(work.removals, listId, removing);
+    return work.sink !== undefined && contact !== undefined
+      ? work.sink.push(csvValues(contact, work.group.columns))
+      : undefined;
+  });
+  // Every member sharing an e-mail came before the change sent for it.
+  if (earlier.size > 0) throw batchChanged(ctx);
+  return deletes;
+};
+
+/** An uncompressed CSV file's rows, read from the batch again for every attempt of the upload. */
+async function* plainRows(
+  ctx: SendgridContext,
+  batch: ProfileBatch,
+  collapsed: Collapsed,
+  group: UpsertGroup,
+): AsyncGenerator<string[]> {
+  const { flags, groupOf, lookup } = collapsed;
+  let index = 0;
+  for await (const change of batch) {
+    if (index >= batch.length) throw batchChanged(ctx);
+    const at = index;
+    index += 1;
+    if (((flags[at] as number) & SENT) === 0 || groupOf[at] !== group.id) continue;
+    const built = change.kind === 'upsert' ? toContact(change, lookup) : undefined;
+    if (built === undefined || !built.ok) throw batchChanged(ctx);
+    yield csvValues(built.contact, group.columns);
+  }
+  if (index !== batch.length) throw batchChanged(ctx);
+}
+
+/** One planned SendGrid job of upserts, or the profiles of one that does not fit the handle. */
+type UpsertUnit =
+  | { readonly path: 'json'; readonly body: string; readonly entries: readonly Entry[] }
+  | { readonly path: 'csv'; readonly work: GroupWork; readonly body: UploadBody }
+  | { readonly path: 'deferred'; readonly profileIds: readonly string[] };
 
 const deferred = (profileId: string): ProfileOutcome => ({
   profileId,
@@ -250,71 +283,123 @@ const chunk = <T>(items: readonly T[], size: number): T[][] => {
   return chunks;
 };
 
-/** Sends one CSV import for a group: columns are the union of its contacts' fields. */
+/** Sends one CSV import for a group; its file was encoded before. */
 const sendCsv = async (
   ctx: SendgridContext,
   unit: Extract<UpsertUnit, { path: 'csv' }>,
   customNameById: ReadonlyMap<string, string>,
 ): Promise<string> => {
-  const columnSet = new Set<string>();
-  for (const entry of unit.entries) {
-    const contact = entry.contact as WireContact;
-    for (const key in contact) if (key !== 'custom_fields') columnSet.add(key);
-    for (const key in contact.custom_fields) columnSet.add(key);
-  }
-  columnSet.delete('email');
-  const columns = ['email', ...[...columnSet].sort()];
+  const { group } = unit.work;
   const definitions = await getFieldDefinitions(ctx);
-  const { header, fieldIds } = columnFieldIds(ctx, columns, definitions, customNameById);
-  const rows = unit.entries.map((entry) => csvValues(entry.contact as WireContact, columns));
-  return importCsv(ctx, { header, fieldIds, rows, listIds: unit.listIds });
+  const fieldIds = columnFieldIds(ctx, group.columns, definitions, customNameById);
+  return importCsv(ctx, { fieldIds, listIds: group.listIds, body: unit.body, rows: group.count });
 };
 
-export const exportBatch = async (
-  ctx: SendgridContext,
-  batch: readonly ProfileChange[],
-): Promise<ExportResult> => {
+export const exportBatch = async (ctx: SendgridContext, batch: ProfileBatch): Promise<ExportResult> => {
   if (batch.length === 0) return { job: null, rejected: [] };
-  const rejected: ProfileOutcome[] = [];
+  const collapsed = await collapseBatch(ctx, batch);
+  const rejected: ProfileOutcome[] = collapsed.rejected;
+  const works = planGroups(ctx, collapsed);
 
-  const names = customFieldNames(ctx, batch);
-  const lookup: CustomFieldLookup = names.size > 0 ? await resolveCustomFields(ctx, names) : () => undefined;
-  const customNameById = new Map<string, string>();
-  for (const name of names) {
-    const found = lookup(name);
-    if (found !== undefined) customNameById.set(found.id, name);
+  // The upsert units in group order: JSON bodies, CSV files, or profiles to defer.
+  const units: UpsertUnit[] = [];
+  let deletes: DeleteEntry[] = [];
+  try {
+    // A second reading encodes gzip files, and gathers deletes, list removals, deferred profiles and
+    // the members sharing an e-mail. JSON kept by the first one is enough when there is none of these.
+    const rereads =
+      collapsed.deletes > 0 ||
+      collapsed.removals ||
+      works.some(
+        (work) =>
+          work.deferred ||
+          work.sink !== undefined ||
+          (work.json !== undefined && (collapsed.shared || work.group.json === undefined)),
+      );
+    if (rereads) deletes = await encodeBatch(ctx, batch, collapsed, works);
+    else {
+      for (const { json, group } of works) {
+        for (const held of group.json?.values() ?? [])
+          json?.add(held.json, { key: '', profileIds: [held.profileId], remove: undefined });
+      }
+    }
+    for (const work of works) {
+      if (work.deferred) {
+        units.push({ path: 'deferred', profileIds: work.deferredIds });
+        continue;
+      }
+      const built = work.json?.finish();
+      // The bodies hold the kept JSON now.
+      work.group.json?.clear();
+      // `undecided` (both ways encoded): JSON when it all fits one request.
+      if (built !== undefined && (!work.csv || (built.bodies.length === 1 && built.oversized.length === 0))) {
+        for (const { entry, bytes } of built.oversized) {
+          for (const profileId of entry.profileIds) {
+            rejected.push(
+              rejectedOutcome(
+                profileId,
+                'oversized',
+                `the contact is ${bytes} bytes of JSON; at most ${built.limit} fit a request`,
+              ),
+            );
+          }
+        }
+        for (const body of built.bodies) units.push({ path: 'json', ...body });
+        continue;
+      }
+      const body =
+        work.sink === undefined
+          ? plainCsvBody(
+              ctx,
+              csvHeader(work.group.columns, collapsed.customNameById),
+              () => plainRows(ctx, batch, collapsed, work.group),
+              work.group,
+            )
+          : await work.sink.finish();
+      units.push({ path: 'csv', work, body });
+    }
+  } finally {
+    // Files of a submission that failed while encoding are dropped (no-op for finished ones).
+    for (const work of works) work.sink?.abort();
   }
-
-  const entries = collapse(batch, lookup, rejected);
-  const units = planUpserts(ctx, groupUpserts(ctx, entries), rejected);
-  const deletes = entries.filter((entry) => entry.change.kind === 'delete');
 
   // The handle budget: upsert jobs first (in batch order), then delete calls.
   let room = MAX_JOBS_PER_HANDLE;
-  const sent: UpsertUnit[] = [];
+  const sent: Exclude<UpsertUnit, { path: 'deferred' }>[] = [];
   for (const unit of units) {
-    if (room > 0) {
+    if (unit.path !== 'deferred' && room > 0) {
       sent.push(unit);
       room -= 1;
-    } else {
-      for (const entry of unit.entries) for (const id of entry.profileIds) rejected.push(deferred(id));
+      continue;
     }
+    // Past the budget: JSON bodies (`json` may split a group), and the groups planned as deferred
+    // (`csv` and `auto` make one job per group, so a CSV import always has room here).
+    const profileIds =
+      unit.path === 'deferred'
+        ? unit.profileIds
+        : unit.path === 'json'
+          ? unit.entries.flatMap((entry) => entry.profileIds)
+          : [];
+    for (const id of profileIds) rejected.push(deferred(id));
   }
   const deleteCapacity = room * ctx.options.deleteIdsPerRequest;
   // Addresses SendGrid cannot hold need no lookup: their contacts do not exist.
-  const searchable = deletes.filter((entry) => isPlausibleEmail(entry.change.identity));
+  const searchable = deletes.filter((entry) => isPlausibleEmail(entry.identity));
   for (const entry of searchable.slice(deleteCapacity))
     for (const id of entry.profileIds) rejected.push(deferred(id));
   const toDelete = searchable.slice(0, deleteCapacity);
 
-  const handled = new Set(rejected.map((outcome) => outcome.profileId));
-  if (batch.every((change) => handled.has(change.profileId))) return { job: null, rejected };
+  // Every profile rejected or deferred: nothing to send.
+  const deferredDeletes = searchable.length - toDelete.length;
+  if (sent.length === 0 && deletes.length === deferredDeletes) return { job: null, rejected };
 
   const handle: SendgridHandle = { v: 1, path: 'none', upserts: [], deletes: [] };
   const paths = new Set<Path>();
   for (const unit of sent) {
     const jobId =
-      unit.path === 'json' ? await upsertContacts(ctx, unit.body) : await sendCsv(ctx, unit, customNameById);
+      unit.path === 'json'
+        ? await upsertContacts(ctx, unit.body)
+        : await sendCsv(ctx, unit, collapsed.customNameById);
     handle.upserts.push(jobId);
     paths.add(unit.path);
   }
@@ -323,24 +408,21 @@ export const exportBatch = async (
   // List removals of the upserts that went out; their contacts are found like deletes are.
   const removals = new Map<string, Set<string>>();
   for (const unit of sent) {
-    for (const entry of unit.entries) {
-      const change = entry.change as UpsertChange;
-      for (const listId of change.lists?.remove ?? []) {
-        const set = removals.get(listId) ?? new Set<string>();
-        set.add(emailKey(change.identity));
-        removals.set(listId, set);
-      }
+    if (unit.path === 'json') {
+      for (const entry of unit.entries)
+        for (const listId of entry.remove ?? []) addRemoval(removals, listId, entry.key);
+    } else {
+      for (const [listId, keys] of unit.work.removals)
+        for (const key of keys) addRemoval(removals, listId, key);
     }
   }
   const lookups = [
-    ...toDelete.map((entry) => entry.change.identity),
+    ...toDelete.map((entry) => entry.identity),
     ...[...removals.values()].flatMap((set) => [...set]),
   ];
   if (lookups.length > 0) {
     const ids = await searchContactIds(ctx, lookups);
-    const deleteIds = [
-      ...new Set(toDelete.flatMap((entry) => ids.get(emailKey(entry.change.identity)) ?? [])),
-    ];
+    const deleteIds = [...new Set(toDelete.flatMap((entry) => ids.get(emailKey(entry.identity)) ?? []))];
     for (const part of chunk(deleteIds, ctx.options.deleteIdsPerRequest)) {
       handle.deletes.push(await deleteContacts(ctx, part));
     }

@@ -11,14 +11,14 @@ import {
   type Fields,
   JOB_NOT_FOUND,
   type JobHandle,
-  type JobMember,
   type JobStatus,
   type Limits,
   type ListChanges,
   type Logger,
   PermanentError,
+  type ProfileBatch,
   type ProfileChange,
-  packBatches,
+  packJobs,
   RateLimitedError,
   TransientError,
   type UpsertChange,
@@ -78,10 +78,13 @@ export interface DestinationLane {
   readonly drain: () => Promise<void>;
 }
 
-/** A job this process is driving. Mutable on purpose: it is the task's own state. */
+/**
+ * A job this process is driving. Mutable on purpose: it is the task's own state. Its members stay in
+ * the store (a job may hold 200,000 profiles): they are read page by page when they are needed.
+ */
 interface ActiveJob {
   readonly id: string;
-  members: PlannedMember[] | undefined;
+  memberCount: number;
   state: 'planned' | 'submitted';
   handle: JobHandle | null;
   attempt: number;
@@ -99,6 +102,8 @@ class LaneStopped extends Error {}
 const CHANNEL_CAPACITY = 2000;
 const MIRROR_PAGE = 1000;
 const OVERSIZED_FLUSH = 500;
+/** Members written to the store at a time while a job fills (the store's page size). */
+const PLAN_PAGE = 1000;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -208,62 +213,86 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
     while (!stopped() && !stalled && tasks.size >= maxJobsInFlight) await changed();
   };
 
-  const dispatch = async (changes: readonly ProfileChange[], bytes: number): Promise<void> => {
-    const count = (): void => {
-      const deletes = changes.reduce((n, change) => n + (change.kind === 'delete' ? 1 : 0), 0);
-      counters.jobsPlanned += 1;
-      counters.queued += changes.length - deletes;
-      counters.deletesQueued += deletes;
-    };
-    if (run.dryRun) {
-      count();
-      return;
-    }
-    await waitForRoom();
-    if (stopped() || stalled) return;
-    const members = changes.map((change) => plannedOf.get(change)!);
-    const id = run.newJobId();
-    await store.planJob({ id, destination: key, runId, bytes, at: clock.now(), members });
-    count();
-    startJob({
-      id,
-      members,
-      state: 'planned',
-      handle: null,
-      attempt: 0,
-      submittedAt: null,
-      nextCheckAt: clock.now(),
-      checkCount: 0,
-      resubmits: 0,
-      nudged: false,
-      wake: undefined,
-    });
-    run.onProgress();
-  };
-
-  /** Packs `changes` into jobs and dispatches them; returns when the last one is planned. */
+  /**
+   * Packs `changes` into jobs and starts them; returns when the last one is started. A filling job is
+   * written to the store a page at a time (planJob, then addJobMembers), so memory holds one page,
+   * never a job. The reader waits at a job's end while every job slot is taken.
+   */
   const pack = async (changes: AsyncIterable<ProfileChange> | Iterable<ProfileChange>): Promise<void> => {
     if (limits === undefined) return;
-    for await (const item of packBatches(changes, {
+    let filling: { id: string; written: number; page: PlannedMember[]; pageBytes: number } | undefined;
+
+    const writePage = async (): Promise<void> => {
+      if (filling === undefined || filling.page.length === 0) return;
+      const { id, page, pageBytes } = filling;
+      filling.page = [];
+      filling.pageBytes = 0;
+      const at = clock.now();
+      if (filling.written === 0) {
+        const bytes = (limits?.jobOverheadBytes ?? 0) + pageBytes;
+        await store.planJob({ id, destination: key, runId, bytes, at, members: page });
+      } else {
+        await store.addJobMembers(id, { at, bytes: pageBytes, members: page });
+      }
+      filling.written += page.length;
+    };
+
+    const close = async (): Promise<void> => {
+      counters.jobsPlanned += 1;
+      if (run.dryRun || filling === undefined) return;
+      await writePage();
+      const job = filling;
+      filling = undefined;
+      // A slot must be free before the job is started: that is what holds the reader back.
+      await waitForRoom();
+      if (stopped() || stalled) return; // left `planned`: the next run submits it.
+      startJob({
+        id: job.id,
+        memberCount: job.written,
+        state: 'planned',
+        handle: null,
+        attempt: 0,
+        submittedAt: null,
+        nextCheckAt: clock.now(),
+        checkCount: 0,
+        resubmits: 0,
+        nudged: false,
+        wake: undefined,
+      });
+      run.onProgress();
+    };
+
+    for await (const event of packJobs(changes, {
       limits,
       measure: (change) => plugin.measure(change, ctx?.options),
       destination: key,
     })) {
       if (stopped()) break;
-      if (item.kind === 'oversized') {
-        const planned = plannedOf.get(item.change);
+      if (event.kind === 'oversized') {
+        const planned = plannedOf.get(event.change);
         oversized.push({
-          profileId: item.change.profileId,
-          identity: item.change.identity,
+          profileId: event.change.profileId,
+          identity: event.change.identity,
           fingerprint: planned?.fingerprint ?? null,
-          code: item.outcome.code,
-          message: item.outcome.message,
+          code: event.outcome.code,
+          message: event.outcome.message,
         });
         if (oversized.length >= OVERSIZED_FLUSH) await flushOversized();
         continue;
       }
-      await flushOversized();
-      await dispatch(item.changes, item.bytes);
+      if (event.kind === 'close') {
+        await flushOversized();
+        await close();
+        continue;
+      }
+      const { change } = event;
+      if (change.kind === 'delete') counters.deletesQueued += 1;
+      else counters.queued += 1;
+      if (run.dryRun) continue;
+      filling ??= { id: run.newJobId(), written: 0, page: [], pageBytes: 0 };
+      filling.page.push(plannedOf.get(change)!);
+      filling.pageBytes += event.bytes;
+      if (filling.page.length >= PLAN_PAGE) await writePage();
     }
     await flushOversized();
   };
@@ -273,9 +302,28 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
 
   // ---- jobs -----------------------------------------------------------------------------------
 
-  const membersOf = async (job: ActiveJob): Promise<PlannedMember[]> => {
-    job.members ??= await store.jobMembers(job.id);
-    return job.members;
+  /** What the plugin submits: the job's members streamed from the store, re-readable (`ProfileBatch`). */
+  const batchOf = (job: ActiveJob): ProfileBatch => ({
+    length: job.memberCount,
+    [Symbol.asyncIterator]: async function* changes() {
+      for await (const page of store.jobMemberPages(job.id)) for (const member of page) yield member.change;
+    },
+  });
+
+  /** The members an outcome list names (usually few), found by reading the job's pages. */
+  const membersNamed = async (
+    job: ActiveJob,
+    outcomes: readonly { readonly profileId: string }[],
+  ): Promise<Map<string, PlannedMember>> => {
+    const wanted = new Set(outcomes.map((outcome) => outcome.profileId));
+    const found = new Map<string, PlannedMember>();
+    if (wanted.size === 0) return found;
+    for await (const page of store.jobMemberPages(job.id)) {
+      for (const member of page)
+        if (wanted.has(member.change.profileId)) found.set(member.change.profileId, member);
+      if (found.size === wanted.size) break;
+    }
+    return found;
   };
 
   /** Submits the job; true when it is now submitted and must be checked, false when it ended. */
@@ -284,8 +332,7 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
     let errors = 0;
     for (;;) {
       throwIfStopped();
-      const members = await membersOf(job);
-      if (members.length === 0) {
+      if (job.memberCount === 0) {
         await store.settleJob(job.id, { at: clock.now(), outcomes: [] });
         return false;
       }
@@ -299,10 +346,7 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
       try {
         const jobContext =
           token === undefined ? context : { ...context, callbackUrl: run.callbacks!.urlFor(job.id, token) };
-        result = await plugin.exportProfiles(
-          jobContext,
-          members.map((member) => member.change),
-        );
+        result = await plugin.exportProfiles(jobContext, batchOf(job));
       } catch (cause) {
         throwIfStopped();
         if (cause instanceof RateLimitedError) {
@@ -324,7 +368,8 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
             code: cause.code ?? 'submit_failed',
             message: redact(cause.message),
           };
-          const outcomes = failAll(members, failure, policy());
+          // Rare, and every member needs an outcome: the whole job is read here.
+          const outcomes = failAll(await store.jobMembers(job.id), failure, policy());
           await store.failJob(job.id, {
             at: clock.now(),
             code: failure.code,
@@ -338,13 +383,13 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
         throw cause;
       }
       counters.jobsSubmitted += 1;
-      const byId = new Map(members.map((member) => [member.change.profileId, member]));
-      const rejected = settleOutcomes(byId, result.rejected, policy(), logger, key);
+      const named = await membersNamed(job, result.rejected);
+      const rejected = settleOutcomes(named, result.rejected, policy(), logger, key);
       const rejectedIds = new Set(rejected.map((outcome) => outcome.member.change.profileId));
       const now = clock.now();
       if (result.job === null) {
         // No job: whatever was not rejected was not sent either. Send it again rather than lose it.
-        const unsent = members
+        const unsent = (await store.jobMembers(job.id))
           .filter((member) => !rejectedIds.has(member.change.profileId))
           .map((member) =>
             retryOrReject(member, { message: 'the destination created no job for this profile' }, policy()),
@@ -355,8 +400,7 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
         counters.jobsSettled += 1;
         return false;
       }
-      job.members =
-        rejectedIds.size === 0 ? members : members.filter((m) => !rejectedIds.has(m.change.profileId));
+      job.memberCount -= rejectedIds.size;
       job.state = 'submitted';
       job.handle = result.job;
       job.submittedAt = now;
@@ -386,11 +430,6 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
 
   const poll = async (job: ActiveJob): Promise<PollEnd> => {
     const context = ctx!;
-    const members = await membersOf(job);
-    const checkMembers: JobMember[] = members.map(({ change }) => ({
-      profileId: change.profileId,
-      identity: change.identity,
-    }));
     // Per run: a job left at the deadline by an earlier run gets a fresh allowance.
     const deadline = Math.max(job.submittedAt ?? 0, run.runStartedAt) + settings.pollDeadlineMs;
     let transientErrors = 0;
@@ -408,7 +447,8 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
       let status: JobStatus;
       try {
         counters.statusChecks += 1;
-        status = await plugin.checkStatus(context, job.handle!, checkMembers);
+        // Ids and identities only, read afresh for each check rather than held while the job runs.
+        status = await plugin.checkStatus(context, job.handle!, await store.jobMemberIds(job.id));
       } catch (cause) {
         throwIfStopped();
         // A failed check is never a failed job: check again later. Rate limits and transient
@@ -441,9 +481,9 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
         continue;
       }
 
-      const byId = new Map(members.map((member) => [member.change.profileId, member]));
       if (status.state === 'completed') {
-        const outcomes = settleOutcomes(byId, status.outcomes, policy(), logger, key);
+        const named = await membersNamed(job, status.outcomes);
+        const outcomes = settleOutcomes(named, status.outcomes, policy(), logger, key);
         const confirmed = await store.settleJob(job.id, { at: clock.now(), outcomes });
         counters.exported += confirmed.exported;
         counters.deleted += confirmed.deleted;
@@ -468,7 +508,7 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
         code: status.code ?? 'job_failed',
         message: redact(status.message),
       };
-      const outcomes = failAll(members, failure, policy());
+      const outcomes = failAll(await store.jobMembers(job.id), failure, policy());
       await store.failJob(job.id, {
         at: clock.now(),
         code: failure.code,
@@ -517,7 +557,6 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
     } finally {
       if (inFlight) counters.jobsInFlight -= 1;
       run.callbacks?.unregister(job.id);
-      job.members = undefined;
       run.onProgress();
     }
   };
@@ -547,7 +586,7 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
       for (const stored of await store.unfinishedJobs(key)) {
         const job: ActiveJob = {
           id: stored.id,
-          members: undefined,
+          memberCount: stored.memberCount,
           state: stored.state === 'submitted' ? 'submitted' : 'planned',
           handle: stored.handle,
           attempt: stored.attempt,

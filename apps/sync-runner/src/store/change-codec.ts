@@ -14,11 +14,18 @@ interface StoredUpsert {
 }
 
 const storedUpsert = (change: UpsertChange): StoredUpsert => {
-  const fields: StoredUpsert['fields'] = {};
-  for (const [name, value] of Object.entries(change.fields)) {
-    fields[name] = value instanceof Date ? { $date: value.toISOString() } : value;
+  // Only dates need a stored form; most changes have a few, so the fields object is copied only
+  // when one is found (this runs for every planned profile).
+  let fields: StoredUpsert['fields'] | undefined;
+  for (const name in change.fields) {
+    const value = change.fields[name];
+    if (value instanceof Date) {
+      fields ??= { ...change.fields } as StoredUpsert['fields'];
+      fields[name] = { $date: value.toISOString() };
+    }
   }
-  return change.lists === undefined ? { fields } : { fields, lists: change.lists };
+  const stored = fields ?? (change.fields as StoredUpsert['fields']);
+  return change.lists === undefined ? { fields: stored } : { fields: stored, lists: change.lists };
 };
 
 export const encodeChange = (change: ProfileChange): string | null =>
@@ -33,10 +40,13 @@ const fromStored = (
   if (op === 'delete') return { kind: 'delete', profileId, identity };
   if (stored === null)
     throw new Error(`[ferry] state store: upsert of profile ${profileId} has no stored change`);
-  const fields: Record<string, FieldValue> = {};
-  for (const [name, value] of Object.entries(stored.fields)) {
-    fields[name] =
-      value !== null && typeof value === 'object' ? new Date((value as { $date: string }).$date) : value;
+  // The parsed object is fresh and ours (JSON.parse makes every key an own data property, even
+  // `__proto__`), so tagged dates are turned back into Dates in place rather than copied.
+  const fields = stored.fields as Record<string, FieldValue | { readonly $date: string }>;
+  for (const name in fields) {
+    const value = fields[name];
+    if (value !== null && typeof value === 'object')
+      fields[name] = new Date((value as { $date: string }).$date);
   }
   const base = { kind: 'upsert' as const, profileId, identity, fields: fields as Fields };
   return stored.lists === undefined ? base : { ...base, lists: stored.lists };
@@ -70,6 +80,10 @@ export const encodeMembers = (members: readonly PlannedMember[]): string => {
   ]);
   return JSON.stringify(stored);
 };
+
+/** Only the ids and identities of a page: what `checkStatus` maps results through. */
+export const decodeMemberIds = (text: string): { profileId: string; identity: string }[] =>
+  (JSON.parse(text) as StoredMember[]).map(([profileId, identity]) => ({ profileId, identity }));
 
 export const decodeMembers = (text: string): PlannedMember[] =>
   (JSON.parse(text) as StoredMember[]).map(([profileId, identity, op, fingerprint, attempts, stored]) => ({

@@ -15,6 +15,7 @@ const WRITES = [
   'forgetSeen',
   'addBadRows',
   'planJob',
+  'addJobMembers',
   'markSubmitting',
   'markSubmitted',
   'recordCheck',

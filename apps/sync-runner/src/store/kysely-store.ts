@@ -1,7 +1,7 @@
 import type { JobHandle } from '@ferry/core';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { type BulkSql, createBulkSql } from './bulk-sql.ts';
-import { decodeChange, decodeMembers, encodeChange, encodeMembers } from './change-codec.ts';
+import { decodeChange, decodeMemberIds, decodeMembers, encodeChange, encodeMembers } from './change-codec.ts';
 import type { Database, JobsTable, ProfileStateTable, RunsTable } from './schema.ts';
 import type {
   BadRow,
@@ -169,9 +169,15 @@ const applyOutcomes = async (
 
 const MEMBERS_PER_PAGE = 1000;
 
-const writeMembers = async (db: Db, jobId: string, members: readonly PlannedMember[]): Promise<void> => {
+/** Writes members as pages of `MEMBERS_PER_PAGE`, numbered from `firstPage`. */
+const writeMembers = async (
+  db: Db,
+  jobId: string,
+  members: readonly PlannedMember[],
+  firstPage = 0,
+): Promise<void> => {
   const pages = [];
-  for (let start = 0, page = 0; start < members.length; start += MEMBERS_PER_PAGE, page += 1) {
+  for (let start = 0, page = firstPage; start < members.length; start += MEMBERS_PER_PAGE, page += 1) {
     pages.push({
       job_id: jobId,
       page,
@@ -181,25 +187,80 @@ const writeMembers = async (db: Db, jobId: string, members: readonly PlannedMemb
   for (const part of chunk(pages, 100)) await db.insertInto('job_members').values(part).execute();
 };
 
+/** Marks members `pending` in the job (multi-row upserts of profile_state). */
+const markPlanned = async (
+  db: Db,
+  bulk: BulkSql,
+  job: { readonly id: string; readonly destination: string; readonly runId: string; readonly at: number },
+  members: readonly PlannedMember[],
+): Promise<void> => {
+  for (let start = 0; start < members.length; start += ROWS_PER_STATEMENT) {
+    const stateRows: unknown[] = [];
+    const end = Math.min(members.length, start + ROWS_PER_STATEMENT);
+    for (let index = start; index < end; index += 1) {
+      const { change, fingerprint, attempts } = members[index]!;
+      stateRows.push(
+        job.destination,
+        change.profileId,
+        change.identity,
+        change.kind,
+        fingerprint,
+        job.id,
+        attempts,
+        job.runId,
+        job.at,
+      );
+    }
+    await bulk.run(db, bulk.values('plan_state', end - start, PLANNED_STATE_ROWS), stateRows);
+  }
+};
+
+/** The job's member pages in order, read one at a time so a large job is never held whole. */
+async function* memberPages(
+  db: Db,
+  jobId: string,
+): AsyncGenerator<{ page: number; members: PlannedMember[] }, void, undefined> {
+  let after = -1;
+  for (;;) {
+    const row = await db
+      .selectFrom('job_members')
+      .select(['page', 'members'])
+      .where('job_id', '=', jobId)
+      .where('page', '>', after)
+      .orderBy('page')
+      .limit(1)
+      .executeTakeFirst();
+    if (row === undefined) return;
+    after = num(row.page);
+    yield { page: after, members: decodeMembers(row.members) };
+  }
+}
+
 const readMembers = async (db: Db, jobId: string): Promise<PlannedMember[]> => {
-  const pages = await db
-    .selectFrom('job_members')
-    .select('members')
-    .where('job_id', '=', jobId)
-    .orderBy('page')
-    .execute();
-  return pages.flatMap((page) => decodeMembers(page.members));
+  const members: PlannedMember[] = [];
+  for await (const page of memberPages(db, jobId)) members.push(...page.members);
+  return members;
 };
 
 const deleteMembers = async (db: Db, jobId: string): Promise<void> => {
   await db.deleteFrom('job_members').where('job_id', '=', jobId).execute();
 };
 
-/** Rewrites the pages without `profileIds` (profiles rejected at submission: rare, so kept simple). */
+/** Takes `profileIds` (profiles rejected at submission) out of the pages they are in, page by page. */
 const removeMembers = async (db: Db, jobId: string, profileIds: ReadonlySet<string>): Promise<void> => {
-  const kept = (await readMembers(db, jobId)).filter((member) => !profileIds.has(member.change.profileId));
-  await deleteMembers(db, jobId);
-  await writeMembers(db, jobId, kept);
+  let left = profileIds.size;
+  for await (const { page, members } of memberPages(db, jobId)) {
+    if (left === 0) return;
+    const kept = members.filter((member) => !profileIds.has(member.change.profileId));
+    if (kept.length === members.length) continue;
+    left -= members.length - kept.length;
+    await db
+      .updateTable('job_members')
+      .set({ members: encodeMembers(kept) })
+      .where('job_id', '=', jobId)
+      .where('page', '=', page)
+      .execute();
+  }
 };
 
 const jobRow = async (db: Db, jobId: string): Promise<JobsTable> => {
@@ -411,25 +472,38 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
           })
           .execute();
         await writeMembers(trx, job.id, job.members);
-        for (let start = 0; start < job.members.length; start += ROWS_PER_STATEMENT) {
-          const stateRows: unknown[] = [];
-          const end = Math.min(job.members.length, start + ROWS_PER_STATEMENT);
-          for (let index = start; index < end; index += 1) {
-            const { change, fingerprint, attempts } = job.members[index]!;
-            stateRows.push(
-              job.destination,
-              change.profileId,
-              change.identity,
-              change.kind,
-              fingerprint,
-              job.id,
-              attempts,
-              job.runId,
-              job.at,
-            );
-          }
-          await bulk.run(trx, bulk.values('plan_state', end - start, PLANNED_STATE_ROWS), stateRows);
+        await markPlanned(trx, bulk, job, job.members);
+      });
+    },
+    addJobMembers: async (jobId, part) => {
+      await db.transaction().execute(async (trx) => {
+        const job = await jobRow(trx, jobId);
+        if (job.state !== 'planned') {
+          throw new Error(
+            `[ferry] state store: job ${jobId} is ${job.state}; members can only join a planned job`,
+          );
         }
+        const last = await trx
+          .selectFrom('job_members')
+          .select((eb) => eb.fn.max('page').as('page'))
+          .where('job_id', '=', jobId)
+          .executeTakeFirst();
+        const firstPage = last?.page === null || last?.page === undefined ? 0 : num(last.page) + 1;
+        await writeMembers(trx, jobId, part.members, firstPage);
+        await markPlanned(
+          trx,
+          bulk,
+          { id: jobId, destination: job.destination, runId: job.run_id, at: part.at },
+          part.members,
+        );
+        await trx
+          .updateTable('jobs')
+          .set({
+            member_count: num(job.member_count) + part.members.length,
+            bytes: num(job.bytes) + part.bytes,
+          })
+          .where('id', '=', jobId)
+          .execute();
       });
     },
     markSubmitting: async (jobId, { attempt, callbackTokenHash }) => {
@@ -614,6 +688,18 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
       return row === undefined ? undefined : toJob(row);
     },
     jobMembers: (jobId) => readMembers(db, jobId),
+    jobMemberPages: async function* pages(jobId) {
+      for await (const { members } of memberPages(db, jobId)) yield members;
+    },
+    jobMemberIds: async (jobId) => {
+      const pages = await db
+        .selectFrom('job_members')
+        .select('members')
+        .where('job_id', '=', jobId)
+        .orderBy('page')
+        .execute();
+      return pages.flatMap((page) => decodeMemberIds(page.members));
+    },
 
     dueRetries: async (destination, now, limit) => {
       const rows = await db

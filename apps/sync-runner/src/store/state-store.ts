@@ -1,4 +1,4 @@
-import type { JobHandle, ProfileChange } from '@ferry/core';
+import type { JobHandle, JobMember, ProfileChange } from '@ferry/core';
 import type { JobState, ProfileStatus, RunStatus } from './schema.ts';
 
 export type { ChangeOp, JobState, ProfileStatus, RunStatus } from './schema.ts';
@@ -167,6 +167,15 @@ export interface StateStore {
   // Jobs.
   /** Persists a job and its ordered members, and marks them `pending` in it, before anything is sent. */
   readonly planJob: (job: NewJob) => Promise<void>;
+  /**
+   * Appends members to a `planned` job (after those it has), marks them `pending` in it and adds
+   * `bytes` to its size, in one transaction: the engine fills a large job page by page instead of
+   * holding it in memory. A job cut short by a crash is a smaller job, submitted as it is.
+   */
+  readonly addJobMembers: (
+    jobId: string,
+    part: { readonly at: number; readonly bytes: number; readonly members: readonly PlannedMember[] },
+  ) => Promise<void>;
   readonly markSubmitting: (
     jobId: string,
     at: { attempt: number; callbackTokenHash: string | null },
@@ -209,6 +218,10 @@ export interface StateStore {
   readonly unfinishedJobs: (destination: string) => Promise<StoredJob[]>;
   readonly getJob: (jobId: string) => Promise<StoredJob | undefined>;
   readonly jobMembers: (jobId: string) => Promise<PlannedMember[]>;
+  /** The same members, a page (≤ 1,000) at a time, each page one read: for jobs too large to hold. */
+  readonly jobMemberPages: (jobId: string) => AsyncIterable<PlannedMember[]>;
+  /** Ids and identities of the members, in order: what `checkStatus` maps vendor results through. */
+  readonly jobMemberIds: (jobId: string) => Promise<JobMember[]>;
 
   // Retries.
   readonly dueRetries: (destination: string, now: number, limit: number) => Promise<PlannedMember[]>;

@@ -76,6 +76,40 @@ export const describeStateStore = (
       expect(job).toMatchObject({ id: 'job-1', state: 'planned', memberCount: 3, attempt: 0, handle: null });
     });
 
+    it('fills a planned job page by page and reads it back page by page, in order', async () => {
+      const ids = Array.from({ length: 2500 }, (_, i) => `p${String(i).padStart(4, '0')}`);
+      const members = ids.map((id) => member(id));
+      await plan('job-1', members.slice(0, 1000));
+      await store.addJobMembers('job-1', { at: 2100, bytes: 50, members: members.slice(1000, 2000) });
+      await store.addJobMembers('job-1', { at: 2200, bytes: 25, members: members.slice(2000) });
+      const pages: string[][] = [];
+      for await (const page of store.jobMemberPages('job-1')) pages.push(page.map((m) => m.change.profileId));
+      expect(pages.map((page) => page.length)).toEqual([1000, 1000, 500]);
+      expect(pages.flat()).toEqual(ids);
+      expect(await store.getJob('job-1')).toMatchObject({ memberCount: 2500, bytes: 175, state: 'planned' });
+      expect((await store.getProfileStates('dest', ['p2499'])).get('p2499')?.status).toBe('pending');
+
+      // Rejected at submission: taken out of whichever pages hold them, order kept.
+      await store.markSubmitting('job-1', { attempt: 1, callbackTokenHash: null });
+      const rejected = ['p0001', 'p1500', 'p2499'].map((id) => ({
+        member: member(id),
+        status: 'rejected' as const,
+        code: 'bad',
+        message: 'bad value',
+      }));
+      await store.markSubmitted('job-1', { handle: { id: 'v' }, at: 3000, nextCheckAt: 4000, rejected });
+      const left = (await store.jobMembers('job-1')).map((m) => m.change.profileId);
+      expect(left).toEqual(ids.filter((id) => !['p0001', 'p1500', 'p2499'].includes(id)));
+      expect((await store.getJob('job-1'))?.memberCount).toBe(2497);
+      expect(await store.jobMemberIds('job-1')).toEqual(
+        left.map((id) => ({ profileId: id, identity: `${id}@example.com` })),
+      );
+      // Only a planned job takes members.
+      await expect(
+        store.addJobMembers('job-1', { at: 5000, bytes: 1, members: [member('late')] }),
+      ).rejects.toThrow(/submitted/);
+    });
+
     it('records the handle and drops profiles rejected at submission from the members', async () => {
       await plan('job-1', [member('a'), member('b'), member('c')]);
       await store.markSubmitting('job-1', { attempt: 1, callbackTokenHash: 'hash' });

@@ -1,5 +1,6 @@
 import { describe, expect, it, type TestContext } from 'vitest';
 import type { z } from 'zod';
+import { streamedBatch } from '../batch.ts';
 import {
   type Destination,
   type DestinationContext,
@@ -370,7 +371,7 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
       const first = await c.newContext();
       const expectations = c.expectationsOf(only(c.fixture));
       const batch = expectations.map(({ change }) => change);
-      const result = await destination.exportProfiles(first, batch);
+      const result = await destination.exportProfiles(first, streamedBatch(batch));
       expect(result.job).not.toBeNull();
       if (result.job === null) return;
       expectSmallJson(result.job);
@@ -405,7 +406,7 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
         const ctx = await c.newContext();
         const expectations = c.expectationsOf(only(c.fixture));
         const batch = expectations.map(({ change }) => change);
-        const result = await destination.exportProfiles(ctx, batch);
+        const result = await destination.exportProfiles(ctx, streamedBatch(batch));
         expect(result.job).not.toBeNull();
         if (result.job === null) return;
         const members = membersOf(batch, result.rejected);
@@ -440,7 +441,7 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
         const ctx = await c.newContext();
         const expectations = c.expectationsOf(only(c.fixture));
         const batch = expectations.map(({ change }) => change);
-        const result = await destination.exportProfiles(ctx, batch);
+        const result = await destination.exportProfiles(ctx, streamedBatch(batch));
         expect(result.job).not.toBeNull();
         if (result.job === null) return;
         await faults.forgetJob?.(result.job, c.scope);

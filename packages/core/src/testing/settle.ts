@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
+import { streamedBatch } from '../batch.ts';
 import type {
   Destination,
   DestinationContext,
@@ -179,7 +180,12 @@ export const settleJob = async <Schema extends z.ZodType>(
   let members: JobMember[] = [];
 
   for (let attempt = 1; ; attempt += 1) {
-    const result = await withRetries(() => destination.exportProfiles(ctx, pending), ctx, options, stats);
+    const result = await withRetries(
+      () => destination.exportProfiles(ctx, streamedBatch(pending)),
+      ctx,
+      options,
+      stats,
+    );
     stats.submissions += 1;
     options.onEvent?.({ type: 'submitted', attempt, job: result.job });
     rejected.push(...result.rejected);

@@ -5,19 +5,21 @@ import {
   type JobMember,
   type JobStatus,
   PermanentError,
-  type ProfileChange,
+  type ProfileBatch,
   type ProfileOutcome,
 } from '@ferry/core';
 import { z } from 'zod';
 import { bulkBaseUrl, checkBaseUrl, type EloquaContext } from '../auth.ts';
 import { type Bulk, bulkClient } from '../client.ts';
-import { identityKey, type PreparedGroup, prepareJob } from '../mapping.ts';
+import { createJobPlanner, deferredOutcomes, identityKey, type JobPlan } from '../mapping.ts';
 import type { SyncReject, SyncStatus } from '../types.ts';
 import {
   type AcquiredDefinition,
   acquireDefinition,
   clearStagedData,
   deleteDefinition,
+  syncEnded,
+  syncLost,
 } from './definitions.ts';
 import {
   createSync,
@@ -27,7 +29,7 @@ import {
   readRejects,
   type SyncFailure,
 } from './syncs.ts';
-import { planUploads, type UploadPlan, uploadChunk } from './uploads.ts';
+import { createRowSource, oversizedOutcomes, planUploads, type UploadPlan, uploadChunk } from './uploads.ts';
 
 /**
  * A job: one sync per group of rows (usually exactly one), and what its handle holds.
@@ -71,24 +73,32 @@ const uniqueByProfile = (outcomes: readonly ProfileOutcome[]): ProfileOutcome[] 
 const submitGroup = async (
   ctx: EloquaContext,
   bulk: Bulk,
-  group: PreparedGroup,
-  plan: UploadPlan,
+  batch: ProfileBatch,
+  plan: JobPlan,
+  index: number,
+  uploads: UploadPlan,
 ): Promise<HandleSync> => {
+  const group = plan.groups[index] as JobPlan['groups'][number];
+  const source = createRowSource(batch, plan, index, uploads);
   let definition: AcquiredDefinition | undefined;
-  let synced = false;
   try {
     for (let attempt = 1; ; attempt += 1) {
       definition = await acquireDefinition(ctx, bulk, group);
       let uploaded = true;
-      for (const chunk of plan.chunks) {
-        if (!(await uploadChunk(ctx, bulk, definition.uri, group.columns, chunk))) {
+      let start = 0;
+      for (const count of uploads.chunks) {
+        const from = start;
+        if (!(await uploadChunk(ctx, bulk, definition.uri, group.columns, () => source.rows(from, count)))) {
           uploaded = false;
           break;
         }
+        start += count;
       }
       if (uploaded) break;
-      definition.release();
       // The definition disappeared (auto-deleted or purged) and took the staged chunks with it.
+      definition.discard();
+      definition = undefined;
+      await source.restart();
       if (attempt >= 2) {
         throw new PermanentError(
           ctx.destination,
@@ -97,48 +107,101 @@ const submitGroup = async (
         );
       }
     }
-    const syncUri = await createSync(ctx, bulk, definition.uri, ctx.callbackUrl);
-    synced = true;
-    const rows = plan.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-    return { sync: syncUri, def: definition.uri, rows, ...(definition.owned ? { owned: true } : {}) };
   } catch (error) {
-    // Best effort: what this job staged must not ride along with the next job's sync.
-    const uri = definition?.uri;
-    if (!synced && uri !== undefined) {
-      const undo = definition?.owned ? deleteDefinition(ctx, bulk, uri) : clearStagedData(ctx, bulk, uri);
-      await undo.catch((undoError: unknown) =>
-        ctx.logger.warn('[eloqua] could not drop staged data after a failed submission', {
-          definition: uri,
-          error: String(undoError),
-        }),
-      );
-    }
+    await dropStaged(ctx, bulk, definition);
     throw error;
   } finally {
-    definition?.release();
+    await source.close();
   }
+  let syncUri: string;
+  try {
+    syncUri = await createSync(ctx, bulk, definition.uri, ctx.callbackUrl);
+  } catch (error) {
+    // The sync may exist even so (an answer lost after Eloqua created it): the definition is
+    // discarded, never reused, since nobody will see that sync end.
+    await dropStaged(ctx, bulk, definition);
+    throw error;
+  }
+  // The definition stays this job's until a status check of this process sees the sync end.
+  definition.started(syncUri);
+  const rows = uploads.chunks.reduce((sum, count) => sum + count, 0);
+  return { sync: syncUri, def: definition.uri, rows, ...(definition.owned ? { owned: true } : {}) };
 };
 
 /**
- * Submits a batch: prepares rows (rejecting what cannot be imported), then per group acquires a
- * definition, uploads, and starts the sync. Does not wait for the syncs.
+ * After a failed submission: the definition is never handed out again from the pool (it may hold a
+ * sync nobody will see end), and, best effort, what this job staged is dropped so it does not hold
+ * the instance's staging quota until `dataRetentionDuration` (a pooled definition is cleared, one
+ * made for this job deleted).
  */
-export const exportJob = async (
+const dropStaged = async (
   ctx: EloquaContext,
-  batch: readonly ProfileChange[],
-): Promise<ExportResult> => {
+  bulk: Bulk,
+  definition: AcquiredDefinition | undefined,
+): Promise<void> => {
+  if (definition === undefined) return;
+  definition.discard();
+  const { uri } = definition;
+  const undo = definition.owned ? deleteDefinition(ctx, bulk, uri) : clearStagedData(ctx, bulk, uri);
+  await undo.catch((undoError: unknown) =>
+    ctx.logger.warn('[eloqua] could not drop staged data after a failed submission', {
+      definition: uri,
+      error: String(undoError),
+    }),
+  );
+};
+
+/** The profile ids of the deferred and oversized rows' profiles, read from the batch by position. */
+const readProfileIds = async (
+  batch: ProfileBatch,
+  plan: JobPlan,
+  planned: readonly { readonly uploads: UploadPlan }[],
+): Promise<(position: number) => string> => {
+  const wanted = new Map<number, string>();
+  const rows = [
+    ...plan.deferred,
+    ...planned.flatMap(({ uploads }) => uploads.oversized.map(({ position }) => position)),
+  ];
+  for (const row of rows) for (const position of plan.profilesOf(row)) wanted.set(position, '');
+  let position = 0;
+  for await (const change of batch) {
+    if (wanted.has(position)) wanted.set(position, change.profileId);
+    position += 1;
+  }
+  return (at) => wanted.get(at) as string;
+};
+
+/**
+ * Submits a batch without holding it: a first pass plans the rows (rejecting what cannot be
+ * imported, collapsing identities, grouping, splitting into uploads), then per group a definition
+ * is acquired, the rows are read again and uploaded, and the sync is started. Passes over the batch:
+ * 1 + one per group (usually one), + 1 when some profiles are deferred or oversized (their outcomes
+ * need their ids), + 1 for each upload body built again (a retried upload, a vanished definition).
+ * Does not wait for the syncs.
+ */
+export const exportJob = async (ctx: EloquaContext, batch: ProfileBatch): Promise<ExportResult> => {
   if (batch.length === 0) return { job: null, rejected: [] };
-  const prepared = prepareJob(batch, ctx.options);
-  const rejected: ProfileOutcome[] = [...prepared.rejected];
-  const planned = prepared.groups.map((group) => ({ group, plan: planUploads(ctx, group) }));
-  for (const { plan } of planned) rejected.push(...plan.rejected);
-  const work = planned.filter(({ plan }) => plan.chunks.length > 0);
+  // Pass 1: what becomes a row where, and how big it is; nothing of the profiles is kept.
+  const planner = createJobPlanner(batch.length, ctx.options);
+  for await (const change of batch) planner.add(change);
+  const plan = planner.finish();
+  const planned = plan.groups.map((_, index) => ({ index, uploads: planUploads(ctx, plan, index) }));
+  const rejected: ProfileOutcome[] = [...plan.rejected];
+  if (plan.deferred.length > 0 || planned.some(({ uploads }) => uploads.oversized.length > 0)) {
+    // Their outcomes name every profile of their rows: one more pass, only for jobs that have them.
+    const profileIdAt = await readProfileIds(batch, plan, planned);
+    rejected.push(...deferredOutcomes(plan, profileIdAt));
+    for (const { uploads } of planned) rejected.push(...oversizedOutcomes(plan, uploads, profileIdAt));
+  }
+  const work = planned.filter(({ uploads }) => uploads.chunks.length > 0);
   if (work.length === 0) return { job: null, rejected: uniqueByProfile(rejected) };
 
   const base = await bulkBaseUrl(ctx);
   const bulk = bulkClient(ctx, base);
   const syncs: HandleSync[] = [];
-  for (const { group, plan } of work) syncs.push(await submitGroup(ctx, bulk, group, plan));
+  // Pass 2 (one per group): the rows are encoded from the batch while they are uploaded.
+  for (const { index, uploads } of work)
+    syncs.push(await submitGroup(ctx, bulk, batch, plan, index, uploads));
   const handle: EloquaHandle = { v: 1, base, key: ctx.options.identifierField, syncs };
   ctx.logger.debug('eloqua job submitted', {
     syncs: syncs.map((sync) => sync.sync),
@@ -276,7 +339,12 @@ export const checkJob = async (
   const statuses: SyncStatus[] = [];
   for (const sync of handle.syncs) {
     const status = await getSyncStatus(ctx, bulk, sync.sync);
-    if (status === undefined) return notFound(sync.sync);
+    if (status === undefined) {
+      syncLost(ctx, handle.base, sync.def, sync.sync);
+      return notFound(sync.sync);
+    }
+    // Seen to end here, by this process: its definition may take the next job (see definitions.ts).
+    if (!isRunning(status)) syncEnded(ctx, handle.base, sync.def, sync.sync);
     statuses.push(status);
   }
   if (statuses.some(isRunning)) {
@@ -330,9 +398,9 @@ export const checkJob = async (
 };
 
 /**
- * After the runner settled the job: deletes definitions made for this job alone. Shared definitions
- * are left for the next job (their staged data was consumed by the sync) and delete themselves after
- * `autoDeleteDuration` once idle.
+ * After the runner settled the job: deletes definitions made for this job alone. Pooled definitions
+ * are left for this process's next job (which clears them first) and delete themselves after
+ * `autoDeleteDuration`.
  */
 export const cleanupJob = async (ctx: EloquaContext, job: JobHandle): Promise<void> => {
   const handle = parseHandle(ctx, job);

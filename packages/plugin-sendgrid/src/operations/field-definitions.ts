@@ -74,29 +74,65 @@ export const dropFieldDefinitions = (ctx: SendgridContext): void => {
 const typeOf = (field: FieldDefinition): FieldType =>
   FIELD_TYPES.has(field.field_type) ? field.field_type : 'Text';
 
+const sameField = (a: FieldDefinition | undefined, b: FieldDefinition | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.id === b.id && typeOf(a) === typeOf(b));
+
+/** A custom field named in the mapping that the account does not have: no profile can be sent. */
+export const missingFieldsError = (ctx: SendgridContext, absent: readonly string[]): ConfigError =>
+  new ConfigError(
+    ctx.destination,
+    `no custom field named ${absent.join(', ')} in SendGrid: create ${absent.length === 1 ? 'it' : 'them'} ` +
+      '(Marketing → Custom Fields) or fix the mapping',
+  );
+
+export interface CustomFieldResolver {
+  /** Makes `name` resolvable, fetching the definitions if this is the first name (see below). */
+  readonly add: (name: string) => Promise<void>;
+  readonly lookup: CustomFieldLookup;
+  /** The names given that the account has no custom field for, in the order given. */
+  readonly missing: (names: Iterable<string>) => string[];
+  /**
+   * `true` (once) when the fresh fetch redefined a name resolved before it (a field recreated with
+   * another id or type): what was validated with the older definitions must be validated again.
+   */
+  readonly takeRedefined: () => boolean;
+}
+
 /**
- * A lookup for the custom field names a batch maps. A name missing from the cached definitions
- * triggers one fresh fetch; still missing is a ConfigError naming every such field, since no
- * profile of this mapping can be sent until the field exists.
+ * Resolves custom field names as a scan of the batch meets them (the batch is streamed, so its names
+ * are not known up front). The calls are those of resolving the whole batch's names at once: none
+ * for a batch without custom fields, the cached definitions at the first name, and one fresh fetch
+ * at the first name they lack (a field created since); a name still missing then is a mapping error.
  */
-export const resolveCustomFields = async (
-  ctx: SendgridContext,
-  names: ReadonlySet<string>,
-): Promise<CustomFieldLookup> => {
-  let definitions = await getFieldDefinitions(ctx);
-  const missing = () => [...names].filter((name) => !definitions.custom.has(name.toLowerCase()));
-  if (missing().length > 0) definitions = await getFieldDefinitions(ctx, { fresh: true });
-  const absent = missing();
-  if (absent.length > 0) {
-    throw new ConfigError(
-      ctx.destination,
-      `no custom field named ${absent.join(', ')} in SendGrid: create ${absent.length === 1 ? 'it' : 'them'} ` +
-        '(Marketing → Custom Fields) or fix the mapping',
-    );
-  }
-  const found = definitions.custom;
-  return (name) => {
-    const field = found.get(name.toLowerCase());
-    return field === undefined ? undefined : { id: field.id, type: typeOf(field) };
+export const customFieldResolver = (ctx: SendgridContext): CustomFieldResolver => {
+  let definitions: FieldDefinitions | undefined;
+  let refreshed = false;
+  let redefined = false;
+  const added: string[] = [];
+  return {
+    add: async (name) => {
+      definitions ??= await getFieldDefinitions(ctx);
+      if (!refreshed && !definitions.custom.has(name.toLowerCase())) {
+        refreshed = true;
+        const stale = definitions;
+        const fresh = await getFieldDefinitions(ctx, { fresh: true });
+        redefined = added.some((earlier) => {
+          const key = earlier.toLowerCase();
+          return !sameField(stale.custom.get(key), fresh.custom.get(key));
+        });
+        definitions = fresh;
+      }
+      added.push(name);
+    },
+    lookup: (name) => {
+      const field = definitions?.custom.get(name.toLowerCase());
+      return field === undefined ? undefined : { id: field.id, type: typeOf(field) };
+    },
+    missing: (names) => [...names].filter((name) => definitions?.custom.has(name.toLowerCase()) !== true),
+    takeRedefined: () => {
+      const was = redefined;
+      redefined = false;
+      return was;
+    },
   };
 };

@@ -1,7 +1,6 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
-import { ConfigError, PermanentError, TransientError, writeCsv } from '@ferry/core';
+import { ConfigError, createCsvRowEncoder, PermanentError, TransientError, writeCsv } from '@ferry/core';
 import { callApi, type SendgridContext, sendgridClients } from '../client.ts';
 import { csvFormat } from '../mapping.ts';
 import type { ImportRequest, ImportTicket } from '../types.ts';
@@ -15,42 +14,42 @@ import type { FieldDefinitions } from './field-definitions.ts';
  */
 
 export interface CsvImport {
-  /** Column names of the header row: field names as SendGrid's UI shows them. */
-  readonly header: readonly string[];
-  /** Field definition id of each column (`field_mappings`), in the same order. */
+  /** Field definition id of each column (`field_mappings`), in the file's column order. */
   readonly fieldIds: readonly string[];
-  /** Cell values, one array per contact, in `header` order. */
-  readonly rows: readonly (readonly string[])[];
   readonly listIds: readonly string[];
+  /** The file, encoded before the import is requested (see `gzipCsvSink` and `plainCsvBody`). */
+  readonly body: UploadBody;
+  /** Data rows of the file, for the log. */
+  readonly rows: number;
 }
 
+/** Column names of the header row: custom fields by the name mapped, reserved fields as they are. */
+export const csvHeader = (
+  columns: readonly string[],
+  customNameById: ReadonlyMap<string, string>,
+): string[] => columns.map((column) => customNameById.get(column) ?? column);
+
 /**
- * Field ids for a CSV import's columns: reserved fields by name from the field definitions (their
- * ids look like `_rf2_T`), custom fields already as ids. A reserved field without a definition
- * (the identifier fields' ids are unpublished) cannot be imported: a ConfigError naming it.
+ * Field ids (`field_mappings`) for a CSV import's columns: reserved fields by name from the field
+ * definitions (their ids look like `_rf2_T`), custom fields already as ids. A reserved field without
+ * a definition (the identifier fields' ids are unpublished) cannot be imported: a ConfigError naming it.
  */
 export const columnFieldIds = (
   ctx: SendgridContext,
   columns: readonly string[],
   definitions: FieldDefinitions,
   customNameById: ReadonlyMap<string, string>,
-): { readonly header: string[]; readonly fieldIds: string[] } => {
-  const header: string[] = [];
+): string[] => {
   const fieldIds: string[] = [];
   const missing: string[] = [];
   for (const column of columns) {
-    const customName = customNameById.get(column);
-    if (customName !== undefined) {
-      header.push(customName);
+    if (customNameById.has(column)) {
       fieldIds.push(column);
       continue;
     }
     const reserved = definitions.reserved.get(column);
     if (reserved === undefined) missing.push(column);
-    else {
-      header.push(column);
-      fieldIds.push(reserved.id);
-    }
+    else fieldIds.push(reserved.id);
   }
   if (missing.length > 0) {
     throw new ConfigError(
@@ -59,48 +58,108 @@ export const columnFieldIds = (
         `${missing.length === 1 ? 'it' : 'them'}; use submission: 'json'`,
     );
   }
-  return { header, fieldIds };
+  return fieldIds;
 };
 
-/** The upload body, compressed once: the chunks are replayed for every attempt of the PUT. */
-interface UploadBody {
+/** An upload body: its exact size, and its bytes afresh for every attempt of the PUT. */
+export interface UploadBody {
   readonly length: number;
   readonly gzip: boolean;
   readonly open: () => AsyncIterable<Uint8Array>;
 }
 
-const csvChunks = (csv: CsvImport): AsyncGenerator<Buffer> =>
-  writeCsv(csv.rows, { headers: csv.header, ...csvFormat });
+/** Rows are gathered into chunks of about this many characters, as core's `writeCsv` does. */
+const CHUNK_CHARS = 64 * 1024;
+
+export interface GzipCsvSink {
+  /** Adds one row; wait for the promise when there is one (the compressor is catching up). */
+  readonly push: (values: readonly string[]) => Promise<void> | undefined;
+  readonly finish: () => Promise<UploadBody>;
+  /** Drops the file (submission failed before it was finished). */
+  readonly abort: () => void;
+}
 
 /**
- * Presigned S3 PUTs need a Content-Length (S3 refuses chunked uploads), so the size must be known
- * before sending. Gzip: the file is compressed as it is encoded and only the compressed chunks are
- * kept (a tenth of the CSV, typically). Plain: the size is the sum of the encoded rows, and every
- * attempt streams the CSV afresh from the rows.
+ * A gzip CSV file that rows are pushed into as the batch is read, so that neither the batch nor its
+ * rows are held: only the compressed chunks are kept (a tenth of the CSV, typically), and replayed
+ * for every attempt. Presigned S3 PUTs need a Content-Length (S3 refuses chunked uploads), which is
+ * why the file is complete before the import is requested. Rows are encoded by the same encoder as
+ * `measure`'s, so the uncompressed file is exactly the bytes measured.
  */
-const uploadBody = async (csv: CsvImport, gzip: boolean): Promise<UploadBody> => {
-  if (!gzip) {
-    let length = 0;
-    for await (const chunk of csvChunks(csv)) length += chunk.byteLength;
-    return { length, gzip, open: () => csvChunks(csv) };
-  }
+export const gzipCsvSink = (header: readonly string[]): GzipCsvSink => {
+  const encodeRow = createCsvRowEncoder(csvFormat);
+  const gzip = createGzip({ level: 6 });
   const compressed: Buffer[] = [];
   let length = 0;
-  await pipeline(
-    Readable.from(csvChunks(csv)),
-    createGzip({ level: 6 }),
-    async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) {
-        compressed.push(chunk);
-        length += chunk.byteLength;
-      }
+  gzip.on('data', (chunk: Buffer) => {
+    compressed.push(chunk);
+    length += chunk.byteLength;
+  });
+  const ended = new Promise<void>((resolve, reject) => {
+    gzip.once('end', resolve);
+    gzip.once('error', reject);
+  });
+  // Awaited in `finish`; an abandoned sink must not make an unhandled rejection.
+  ended.catch(() => {});
+  let pending = encodeRow(header);
+  const write = (): Promise<void> | undefined => {
+    const full = !gzip.write(Buffer.from(pending, 'utf8'));
+    pending = '';
+    return full ? once(gzip, 'drain').then(() => undefined) : undefined;
+  };
+  return {
+    push: (values) => {
+      pending += encodeRow(values);
+      return pending.length >= CHUNK_CHARS ? write() : undefined;
     },
-  );
+    finish: async () => {
+      if (pending.length > 0) await write();
+      gzip.end();
+      await ended;
+      return {
+        length,
+        gzip: true,
+        open: async function* replay() {
+          yield* compressed;
+        },
+      };
+    },
+    abort: () => {
+      gzip.destroy();
+    },
+  };
+};
+
+/**
+ * An uncompressed CSV file, encoded afresh from `rows` for every attempt. S3 needs its size up front,
+ * and encoding it once just to count would mean reading the batch once more: it is the header row,
+ * plus per row its cells' bytes (`csvCellBytes`, summed in `cellBytes`) and one delimiter or line
+ * break per column. A file that comes out at another size is a bug, refused rather than sent cut.
+ */
+export const plainCsvBody = (
+  ctx: SendgridContext,
+  header: readonly string[],
+  rows: () => AsyncIterable<readonly string[]>,
+  size: { readonly count: number; readonly cellBytes: number },
+): UploadBody => {
+  const headerBytes = Buffer.byteLength(createCsvRowEncoder(csvFormat)(header), 'utf8');
+  const length = headerBytes + size.cellBytes + size.count * header.length;
   return {
     length,
-    gzip,
-    open: async function* replay() {
-      yield* compressed;
+    gzip: false,
+    open: async function* encode() {
+      let sent = 0;
+      for await (const chunk of writeCsv(rows(), { headers: header, ...csvFormat })) {
+        sent += chunk.byteLength;
+        if (sent > length) break;
+        yield chunk;
+      }
+      if (sent !== length) {
+        throw new PermanentError(
+          ctx.destination,
+          `the CSV file came out at ${sent} bytes, not the ${length} announced (a bug; csv.gzip avoids it)`,
+        );
+      }
     },
   };
 };
@@ -142,7 +201,7 @@ const uploadFile = async (ctx: SendgridContext, ticket: ImportTicket, body: Uplo
 
 /** Both steps of one CSV import; returns the job id once the file is uploaded. */
 export const importCsv = async (ctx: SendgridContext, csv: CsvImport): Promise<string> => {
-  const body = await uploadBody(csv, ctx.options.csv.gzip);
+  const { body } = csv;
   const request: ImportRequest = { file_type: 'csv', field_mappings: csv.fieldIds, list_ids: csv.listIds };
   const operation = 'create contacts import';
   const { data } = await callApi<ImportTicket>(ctx, {
@@ -159,7 +218,7 @@ export const importCsv = async (ctx: SendgridContext, csv: CsvImport): Promise<s
   ctx.logger.debug('sendgrid import uploaded', {
     destination: ctx.destination,
     jobId,
-    rows: csv.rows.length,
+    rows: csv.rows,
     bytes: body.length,
     gzip: body.gzip,
   });
