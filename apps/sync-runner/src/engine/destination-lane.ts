@@ -231,14 +231,20 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
       if (filling.written === 0) {
         const bytes = (limits?.jobOverheadBytes ?? 0) + pageBytes;
         await store.planJob({ id, destination: key, runId, bytes, at, members: page });
+        counters.jobsPlanned += 1;
       } else {
         await store.addJobMembers(id, { at, bytes: pageBytes, members: page });
       }
       filling.written += page.length;
+      // Counted once written: a lane that stops mid-page reports only what the store holds.
+      for (const { change } of page) {
+        if (change.kind === 'delete') counters.deletesQueued += 1;
+        else counters.queued += 1;
+      }
     };
 
     const close = async (): Promise<void> => {
-      counters.jobsPlanned += 1;
+      if (run.dryRun) counters.jobsPlanned += 1;
       if (run.dryRun || filling === undefined) return;
       await writePage();
       const job = filling;
@@ -267,7 +273,8 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
       measure: (change) => plugin.measure(change, ctx?.options),
       destination: key,
     })) {
-      if (stopped()) break;
+      // After a stall nothing more is planned either: the next run would inherit it all as jobs.
+      if (stopped() || stalled) break;
       if (event.kind === 'oversized') {
         const planned = plannedOf.get(event.change);
         oversized.push({
@@ -286,9 +293,11 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
         continue;
       }
       const { change } = event;
-      if (change.kind === 'delete') counters.deletesQueued += 1;
-      else counters.queued += 1;
-      if (run.dryRun) continue;
+      if (run.dryRun) {
+        if (change.kind === 'delete') counters.deletesQueued += 1;
+        else counters.queued += 1;
+        continue;
+      }
       filling ??= { id: run.newJobId(), written: 0, page: [], pageBytes: 0 };
       filling.page.push(plannedOf.get(change)!);
       filling.pageBytes += event.bytes;

@@ -1,4 +1,4 @@
-import type { JobHandle } from '@ferry/core';
+import type { JobHandle, JobMember } from '@ferry/core';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { type BulkSql, createBulkSql } from './bulk-sql.ts';
 import { decodeChange, decodeMemberIds, decodeMembers, encodeChange, encodeMembers } from './change-codec.ts';
@@ -517,15 +517,17 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
       await db.transaction().execute(async (trx) => {
         const job = await jobRow(trx, jobId);
         const rejected = result.rejected.length;
+        const settled = result.handle === null;
         if (rejected > 0) {
           await applyOutcomes(trx, job.destination, jobId, job.run_id, result.rejected, result.at);
+        }
+        if (rejected > 0 && !settled) {
           await removeMembers(
             trx,
             jobId,
             new Set(result.rejected.map((outcome) => outcome.member.change.profileId)),
           );
         }
-        const settled = result.handle === null;
         if (settled) await deleteMembers(trx, jobId);
         await trx
           .updateTable('jobs')
@@ -692,13 +694,21 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
       for await (const { members } of memberPages(db, jobId)) yield members;
     },
     jobMemberIds: async (jobId) => {
-      const pages = await db
-        .selectFrom('job_members')
-        .select('members')
-        .where('job_id', '=', jobId)
-        .orderBy('page')
-        .execute();
-      return pages.flatMap((page) => decodeMemberIds(page.members));
+      // Page by page, ids only: the page texts of a large job are never loaded at once.
+      const ids: JobMember[] = [];
+      for (let after = -1; ; ) {
+        const row = await db
+          .selectFrom('job_members')
+          .select(['page', 'members'])
+          .where('job_id', '=', jobId)
+          .where('page', '>', after)
+          .orderBy('page')
+          .limit(1)
+          .executeTakeFirst();
+        if (row === undefined) return ids;
+        after = num(row.page);
+        for (const member of decodeMemberIds(row.members)) ids.push(member);
+      }
     },
 
     dueRetries: async (destination, now, limit) => {
