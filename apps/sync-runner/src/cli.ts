@@ -9,6 +9,7 @@ import { sandboxCommand } from './commands/sandbox.ts';
 import { statusCommand } from './commands/status.ts';
 import { syncCommand } from './commands/sync.ts';
 import { verifyCommand } from './commands/verify.ts';
+import { applyHeapProfile } from './heap.ts';
 
 /*
  * The `ferry` command line. Each command is a function of its options and an IO object returning
@@ -16,6 +17,8 @@ import { verifyCommand } from './commands/verify.ts';
  */
 
 // src/cli.ts and dist/cli.js both sit one level below package.json.
+applyHeapProfile();
+
 const version = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;

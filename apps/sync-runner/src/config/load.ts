@@ -2,7 +2,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import YAML from 'yaml';
 import { type Env, mergeEnvFile, resolveEnvReferences } from './env.ts';
 import { type ConfigIssue, ConfigLoadError, configErrorMap, flattenIssues } from './errors.ts';
 import { configSchema, type FerryConfig } from './schema.ts';
@@ -94,7 +93,9 @@ const parseJson = (text: string, file: string): unknown => {
 };
 
 /** The `yaml` package prints a code frame of the offending line: again only description and position. */
-const parseYaml = (text: string, file: string): unknown => {
+const parseYaml = async (text: string, file: string): Promise<unknown> => {
+  // Loaded only for YAML configs: 70-odd modules every other command would pay for at start-up.
+  const { default: YAML } = await import('yaml');
   const document = YAML.parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     const issues: ConfigIssue[] = document.errors.map((error) => {
@@ -175,7 +176,7 @@ const readRawConfig = async (file: string): Promise<unknown> => {
       return parseJson(readFileSync(file, 'utf8'), file);
     case '.yaml':
     case '.yml':
-      return parseYaml(readFileSync(file, 'utf8'), file);
+      return await parseYaml(readFileSync(file, 'utf8'), file);
     default:
       throw new ConfigLoadError(
         file,

@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { createKyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './schema.ts';
@@ -40,17 +40,19 @@ const NUMERIC_OID = 1700;
 
 // `bigint` columns hold epoch milliseconds and counts, well inside Number's safe range; pg returns
 // them as strings by default.
-const pgTypes = {
+const pgTypesOf = (types: typeof pg.types) => ({
   getTypeParser: ((oid: number, format?: string) =>
     oid === INT8_OID || oid === NUMERIC_OID
       ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-};
+      : types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+});
 
 const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 const openPostgres = async (location: string, options: OpenStoreOptions): Promise<StateStore> => {
   const { schema } = options;
+  // Loaded only for PostgreSQL stores, so SQLite users do not pay for it at start-up.
+  const { default: pg } = await import('pg');
   if (schema !== undefined) {
     // Create the schema with a throwaway client, so every pooled connection can pin its search_path.
     const client = new pg.Client({ connectionString: location });
@@ -64,7 +66,7 @@ const openPostgres = async (location: string, options: OpenStoreOptions): Promis
   const pool = new pg.Pool({
     connectionString: location,
     max: options.maxConnections ?? 4,
-    types: pgTypes,
+    types: pgTypesOf(pg.types),
     ...(schema === undefined ? {} : { options: `-c search_path=${quoteIdentifier(schema)}` }),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
