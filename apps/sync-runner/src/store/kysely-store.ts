@@ -215,11 +215,11 @@ const markPlanned = async (
   }
 };
 
-/** The job's member pages in order, read one at a time so a large job is never held whole. */
-async function* memberPages(
+/** The job's member pages in order as stored text, read one at a time so a large job is never held whole. */
+async function* memberPageTexts(
   db: Db,
   jobId: string,
-): AsyncGenerator<{ page: number; members: PlannedMember[] }, void, undefined> {
+): AsyncGenerator<{ page: number; text: string }, void, undefined> {
   let after = -1;
   for (;;) {
     const row = await db
@@ -232,8 +232,15 @@ async function* memberPages(
       .executeTakeFirst();
     if (row === undefined) return;
     after = num(row.page);
-    yield { page: after, members: decodeMembers(row.members) };
+    yield { page: after, text: row.members };
   }
+}
+
+async function* memberPages(
+  db: Db,
+  jobId: string,
+): AsyncGenerator<{ page: number; members: PlannedMember[] }, void, undefined> {
+  for await (const { page, text } of memberPageTexts(db, jobId)) yield { page, members: decodeMembers(text) };
 }
 
 const readMembers = async (db: Db, jobId: string): Promise<PlannedMember[]> => {
@@ -694,21 +701,12 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
       for await (const { members } of memberPages(db, jobId)) yield members;
     },
     jobMemberIds: async (jobId) => {
-      // Page by page, ids only: the page texts of a large job are never loaded at once.
+      // Ids only, page by page: the page texts of a large job are never loaded at once.
       const ids: JobMember[] = [];
-      for (let after = -1; ; ) {
-        const row = await db
-          .selectFrom('job_members')
-          .select(['page', 'members'])
-          .where('job_id', '=', jobId)
-          .where('page', '>', after)
-          .orderBy('page')
-          .limit(1)
-          .executeTakeFirst();
-        if (row === undefined) return ids;
-        after = num(row.page);
-        for (const member of decodeMemberIds(row.members)) ids.push(member);
+      for await (const { text } of memberPageTexts(db, jobId)) {
+        for (const member of decodeMemberIds(text)) ids.push(member);
       }
+      return ids;
     },
 
     dueRetries: async (destination, now, limit) => {
