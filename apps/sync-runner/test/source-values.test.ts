@@ -3,8 +3,14 @@ import { formatDateOnly, formatDateTime, parseDate } from '../src/source/values.
 
 /*
  * The date functions do calendar arithmetic by hand for speed; `Date` is the reference. The reference
- * parser is the one written with `Date.UTC` that they replaced.
+ * parser is the one written with `Date.UTC` that they replaced, with one fix: `Date.UTC` reads the
+ * years 0–99 as 1900–1999, so the reference computes every date 400 years later (the Gregorian
+ * calendar repeats every 400 years: 146,097 days) and moves it back.
  */
+
+const FOUR_CENTURIES_MS = 146_097 * 86_400_000;
+const utc = (year: number, ...rest: number[]): number =>
+  Date.UTC(year + 400, rest[0] ?? 0, ...rest.slice(1)) - FOUR_CENTURIES_MS;
 
 const DATE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
@@ -16,9 +22,9 @@ const referenceParse = (text: string): { time: number; dateOnly: boolean } | und
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
-  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const days = new Date(utc(year, month, 0)).getUTCDate();
   if (month < 1 || month > 12 || day < 1 || day > days) return undefined;
-  if (h === undefined) return { time: Date.UTC(year, month - 1, day), dateOnly: true };
+  if (h === undefined) return { time: utc(year, month - 1, day), dateOnly: true };
   const hour = Number(h);
   const minute = Number(mi);
   const second = s === undefined ? 0 : Number(s);
@@ -34,7 +40,7 @@ const referenceParse = (text: string): { time: number; dateOnly: boolean } | und
     offsetMinutes = sign * (zoneHours * 60 + zoneMinutes);
   }
   return {
-    time: Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000,
+    time: utc(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000,
     dateOnly: false,
   };
 };
@@ -48,7 +54,7 @@ const random = (seed: number) => () => {
 const digits = (value: number, width: number): string => String(value).padStart(width, '0');
 
 describe('date arithmetic agrees with Date', () => {
-  it('parses as Date.UTC computes, leap years and years 0–99 (read as 1900–1999) included', () => {
+  it('parses as Date computes, leap years and the years 0–99 (as themselves) included', () => {
     const next = random(1);
     const texts = [
       '2024-02-29',
@@ -92,5 +98,17 @@ describe('date arithmetic agrees with Date', () => {
     }
     expect(() => formatDateTime(Number.NaN)).toThrow(RangeError);
     expect(() => formatDateOnly(8.64e15 + 1)).toThrow(RangeError);
+  });
+});
+
+describe('years before 100', () => {
+  it('are those years, not 1900–1999', () => {
+    const parsed = parseDate('0050-03-01');
+    expect(parsed).toBeDefined();
+    expect(formatDateOnly(parsed!.time)).toBe('0050-03-01');
+    expect(new Date(parsed!.time).getUTCFullYear()).toBe(50);
+    // 1900 was not a leap year; the year 0 was (proleptic Gregorian).
+    expect(parseDate('0000-02-29')).toBeDefined();
+    expect(parseDate('1900-02-29')).toBeUndefined();
   });
 });

@@ -47,26 +47,24 @@ export interface ParsedDate {
 /*
  * Calendar arithmetic in plain numbers rather than through `Date`: a source may hold millions of dates,
  * and `Date.UTC`, `new Date` and `toISOString` cost more than the rest of reading the row. Results are
- * exactly those of `Date` (proleptic Gregorian calendar, UTC), down to `Date.UTC` reading the years
- * 0–99 as 1900–1999; test/source-values.test.ts compares them.
+ * exactly those of `Date` (proleptic Gregorian calendar, UTC) except that years 0–99 are those years,
+ * not 1900–1999 as `Date.UTC` reads them (`0050-01-01` is the year 50); test/source-values.test.ts
+ * compares them.
  */
 
 const DAY_MS = 86_400_000;
 
-/** The year `Date.UTC` takes `year` for. */
-const utcYear = (year: number): number => (year >= 0 && year <= 99 ? 1900 + year : year);
-
 const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 
 const daysInMonth = (year: number, month: number): number => {
-  if (month === 2) return isLeapYear(utcYear(year)) ? 29 : 28;
+  if (month === 2) return isLeapYear(year) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 };
 
 /** Days from 1970-01-01 to a date (month 1–12): `Date.UTC(year, month - 1, day) / DAY_MS`. */
 const daysFromCivil = (year: number, month: number, day: number): number => {
   // H. Hinnant's days_from_civil: years counted from March, so the leap day ends the year.
-  const y = month <= 2 ? utcYear(year) - 1 : utcYear(year);
+  const y = month <= 2 ? year - 1 : year;
   const era = Math.floor(y / 400);
   const yearOfEra = y - era * 400;
   const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
