@@ -1,4 +1,3 @@
-export * from './batch.ts';
 export * from './contract.ts';
 export * from './csv.ts';
 export * from './define-destination.ts';

@@ -1,10 +1,5 @@
-import {
-  ConfigError,
-  type ProfileBatch,
-  type ProfileChange,
-  streamedBatch,
-  TransientError,
-} from '@ferry/core';
+import { ConfigError, type ProfileBatch, type ProfileChange, TransientError } from '@ferry/core';
+import { streamedBatch } from '@ferry/core/testing';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eloqua } from '../src/index.ts';

@@ -31,10 +31,9 @@ import {
   type ProfileBatch,
   type ProfileChange,
   packBatches,
-  streamedBatch,
   type UpsertChange,
 } from '@ferry/core';
-import { membersOf } from '@ferry/core/testing';
+import { membersOf, streamedBatch } from '@ferry/core/testing';
 import { startSandbox } from '@ferry/sandbox';
 import { sendgrid } from '../src/index.ts';
 

@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
-import { type ProfileBatch, type ProfileChange, streamedBatch } from '@ferry/core';
+import type { ProfileBatch, ProfileChange } from '@ferry/core';
+import { streamedBatch } from '@ferry/core/testing';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sendgrid } from '../src/index.ts';

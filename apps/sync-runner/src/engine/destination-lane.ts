@@ -221,6 +221,10 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
   const pack = async (changes: AsyncIterable<ProfileChange> | Iterable<ProfileChange>): Promise<void> => {
     if (limits === undefined) return;
     let filling: { id: string; written: number; page: PlannedMember[]; pageBytes: number } | undefined;
+    const countQueued = (change: ProfileChange): void => {
+      if (change.kind === 'delete') counters.deletesQueued += 1;
+      else counters.queued += 1;
+    };
 
     const writePage = async (): Promise<void> => {
       if (filling === undefined || filling.page.length === 0) return;
@@ -237,15 +241,15 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
       }
       filling.written += page.length;
       // Counted once written: a lane that stops mid-page reports only what the store holds.
-      for (const { change } of page) {
-        if (change.kind === 'delete') counters.deletesQueued += 1;
-        else counters.queued += 1;
-      }
+      for (const { change } of page) countQueued(change);
     };
 
     const close = async (): Promise<void> => {
-      if (run.dryRun) counters.jobsPlanned += 1;
-      if (run.dryRun || filling === undefined) return;
+      if (run.dryRun) {
+        counters.jobsPlanned += 1;
+        return;
+      }
+      if (filling === undefined) return;
       await writePage();
       const job = filling;
       filling = undefined;
@@ -294,8 +298,7 @@ export const createDestinationLane = (destination: SyncDestination, run: LaneCon
       }
       const { change } = event;
       if (run.dryRun) {
-        if (change.kind === 'delete') counters.deletesQueued += 1;
-        else counters.queued += 1;
+        countQueued(change);
         continue;
       }
       filling ??= { id: run.newJobId(), written: 0, page: [], pageBytes: 0 };

@@ -1,6 +1,5 @@
 import { describe, expect, it, type TestContext } from 'vitest';
 import type { z } from 'zod';
-import { streamedBatch } from '../batch.ts';
 import {
   type Destination,
   type DestinationContext,
@@ -15,6 +14,7 @@ import { isRetryableError } from '../errors.ts';
 import { conformanceFixtures, type Fixture, type FixtureProfile } from './fixtures.ts';
 import type { ConformanceHarness, ConformanceProfile, ConformanceScope, HeldProfile } from './harness.ts';
 import { membersOf, type SettledJob, type SettleOptions, settleJob, waitForJob } from './settle.ts';
+import { streamedBatch } from './streamed-batch.ts';
 
 /** DESIGN.md §2: the handle is small JSON, "a few KB at most". */
 export const MAX_HANDLE_BYTES = 4096;

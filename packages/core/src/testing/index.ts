@@ -25,3 +25,4 @@ export {
   type WaitResult,
   waitForJob,
 } from './settle.ts';
+export { streamedBatch } from './streamed-batch.ts';

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import { streamedBatch } from '../batch.ts';
 import type {
   Destination,
   DestinationContext,
@@ -11,6 +10,7 @@ import type {
   ProfileOutcome,
 } from '../contract.ts';
 import { isRetryableError, RateLimitedError } from '../errors.ts';
+import { streamedBatch } from './streamed-batch.ts';
 
 /** Knobs for `settleJob` and `waitForJob`. The defaults suit sandboxes with short processing delays. */
 export interface SettleOptions {

@@ -1,16 +1,4 @@
-import type { ProfileBatch, ProfileChange } from './contract.ts';
-
-/**
- * Reads a whole batch into an array. For plugins whose jobs are small by their own limits (a JSON
- * request of ≤ 30,000 profiles, an in-memory store): holding them is then bounded by `limits`. Large
- * jobs should be streamed instead (see `ProfileBatch`).
- */
-export const collectBatch = async (batch: ProfileBatch): Promise<ProfileChange[]> => {
-  if (Array.isArray(batch)) return [...(batch as readonly ProfileChange[])];
-  const changes: ProfileChange[] = [];
-  for await (const change of batch) changes.push(change);
-  return changes;
-};
+import type { ProfileBatch, ProfileChange } from '../contract.ts';
 
 /**
  * A batch that behaves like the runner's: asynchronous, handed over in pages, re-readable, and not
