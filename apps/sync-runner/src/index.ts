@@ -3,7 +3,6 @@
  * syncs from code (what the `ferry` CLI does, without the terminal).
  */
 
-export { toSyncDestination } from './commands/setup.ts';
 export {
   type ConfigIssue,
   ConfigLoadError,
@@ -24,8 +23,18 @@ export {
   type CallbackRegistry,
   startCallbackListener,
 } from './engine/callback-server.ts';
-export { StoreLockedError } from './engine/run-lock.ts';
+export {
+  type Engine,
+  type EngineOptions,
+  openEngine,
+  RunNotFoundError,
+  type RunRequest,
+} from './engine/engine.ts';
+export type { RunEvent, RunListener } from './engine/events.ts';
+export { LeaseBusyError } from './engine/leases.ts';
 export { runSync } from './engine/run-sync.ts';
+export { createInProcessScheduler } from './engine/scheduler/in-process.ts';
+export type { Scheduler, SchedulerStart, Step, StepHandler, StepKind } from './engine/scheduler/scheduler.ts';
 export { defaultEngineSettings, type EngineSettings } from './engine/settings.ts';
 export type {
   DestinationCounters,
@@ -35,9 +44,17 @@ export type {
   SourceCounters,
   SyncProgress,
 } from './engine/summary.ts';
-export type { MappedRecord, SyncDestination, SyncRequest } from './engine/types.ts';
-export { compileMapping } from './mapping/index.ts';
-export { plugins, resolvePlugin } from './plugins.ts';
+export type { SyncDestination, SyncRequest } from './engine/types.ts';
+export { compileMapping, type MapResult } from './mapping/index.ts';
 export { readSource, type SourceItem, type SourceRecord } from './source/index.ts';
+export { STORE_WRITE_CHANNEL, STORE_WRITES, type StoreWriteMessage } from './store/instrument.ts';
 export { DEFAULT_STATE_PATH, type OpenStoreOptions, openStateStore } from './store/open-store.ts';
-export type { StateStore } from './store/state-store.ts';
+export {
+  type Fence,
+  type Lease,
+  LeaseLostError,
+  type StateStore,
+} from './store/state-store.ts';
+export { configRedactor, toSyncDestination } from './wiring/config-destinations.ts';
+export { type WiredDestination, wireDestination } from './wiring/destination-context.ts';
+export { plugins, resolvePlugin } from './wiring/plugins.ts';

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
  */
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const CRASH_PRELOAD = fileURLToPath(new URL('./helpers/crash-preload.ts', import.meta.url));
 const API_KEY = 'memory-secret-key-0042';
 // The config's own environment syntax, not a template literal.
 // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} is read by the config loader
@@ -27,7 +28,9 @@ interface CliResult {
 
 const runCli = (cwd: string, args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    // Crash tests preload the hook that kills the process at an exact store write.
+    const preload = env.FERRY_TEST_CRASH_AFTER_WRITES === undefined ? [] : ['--import', CRASH_PRELOAD];
+    const child = spawn(process.execPath, [...preload, CLI, ...args], {
       cwd,
       env: { PATH: process.env.PATH ?? '', MEMORY_API_KEY: API_KEY, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

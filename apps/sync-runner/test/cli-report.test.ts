@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createLineLogger } from '../src/commands/io.ts';
+import { createLineLogger } from '../src/cli/io.ts';
 import { newDestinationCounters } from '../src/engine/summary.ts';
-import { resolvePlugin } from '../src/plugins.ts';
 import { errorsCsv } from '../src/report/errors-report.ts';
 import { jsonDocument } from '../src/report/json-output.ts';
 import { formatSummary } from '../src/report/summary-table.ts';
 import { formatTable, printable } from '../src/report/table.ts';
+import { resolvePlugin } from '../src/wiring/plugins.ts';
 
 describe('terminal tables', () => {
   it('aligns columns and neutralises control characters in cells', () => {

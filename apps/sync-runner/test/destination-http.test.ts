@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createContext, TransientError } from '@ferry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toSyncDestination } from '../src/commands/setup.ts';
 import { parseConfig } from '../src/config/index.ts';
+import { toSyncDestination } from '../src/wiring/config-destinations.ts';
 
 /*
  * `http.timeoutMs` reaches the HTTP client the plugin is given. The reliability harness needs it to

@@ -70,11 +70,12 @@ describe('ferry sync after kill -9 (e2e)', () => {
     // One job per destination, so the order of the store's writes is known.
     writeProject(project.dir, sandbox, list, { perJob: 1000 });
 
-    // Writes: interrupt, forget, createRun, markSeen, planJob, markSubmitting — then SendGrid accepts
-    // the job and the process dies before the 7th write, which would have recorded its handle.
+    // SendGrid accepts the job and the process dies just before the write that would have recorded
+    // its handle (the first markSubmitted).
     const killed = await runCli(project.dir, ['sync', '--destination', 'sendgrid'], {
-      FERRY_TEST_CRASH_AFTER_WRITES: '6',
+      FERRY_TEST_CRASH_BEFORE: 'markSubmitted',
     });
+    expect(killed.stderr).toMatch(/killed before write \d+ \(markSubmitted\)/);
     expect(killed.signal).toBe('SIGKILL');
     expect((await endpointCalls(sandbox.sendgrid!.url))['sendgrid.upsert']).toBe(1);
     let status = await statusOf(project.dir);

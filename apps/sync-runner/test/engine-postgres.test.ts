@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSync } from '../src/engine/run-sync.ts';
-import { crashAfterWrites, InjectedCrash } from '../src/store/crash-after-writes.ts';
 import { openStateStore } from '../src/store/open-store.ts';
+import { crashAfterWrites, InjectedCrash } from './helpers/crash-after-writes.ts';
 import {
   expectedNames,
   heldNames,

@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startCallbackListener } from '../src/engine/callback-server.ts';
 import { runSync } from '../src/engine/run-sync.ts';
 import type { SyncProgress } from '../src/engine/summary.ts';
-import { crashAfterWrites, InjectedCrash } from '../src/store/crash-after-writes.ts';
 import type { StateStore } from '../src/store/state-store.ts';
+import { crashAfterWrites, InjectedCrash } from './helpers/crash-after-writes.ts';
 import {
   expectedNames,
   heldNames,

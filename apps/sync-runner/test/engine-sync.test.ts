@@ -1,5 +1,5 @@
+import { silentLogger } from '@ferry/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StoreLockedError } from '../src/engine/run-lock.ts';
 import { runSync } from '../src/engine/run-sync.ts';
 import type { StateStore } from '../src/store/state-store.ts';
 import {
@@ -185,13 +185,31 @@ describe('runSync with the memory destination', () => {
     expect(await statusCounts(store)).toEqual({});
   });
 
-  it('refuses to run while another sync holds the store', async () => {
+  it('waits for a destination another run is syncing, says so, then syncs it', async () => {
     await setup({ processing: { perJobMs: 200 } });
     const first = runSync(fixture.request(store, recordsOf(people(5))));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await expect(runSync(fixture.request(store, recordsOf(people(5))))).rejects.toBeInstanceOf(
-      StoreLockedError,
-    );
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => warnings.push(message) };
+    const second = await runSync(fixture.request(store, recordsOf(people(8)), { logger }));
+    expect((await first).exitCode).toBe(0);
+    expect(
+      warnings.some((line) =>
+        /\[mem\] waiting: ferry process \d+ on .* is syncing this destination/.test(line),
+      ),
+    ).toBe(true);
+    // It ran after the first one: the five it sent are unchanged, the three new ones go.
+    expect(second.destinations[0]).toMatchObject({ unchanged: 5, queued: 3, exported: 3 });
+    expect(fixture.exportCalls()).toBe(2);
+  });
+
+  it('gives up on a busy destination after destinationWaitMs, naming who holds it', async () => {
+    await setup({ processing: { perJobMs: 300 } });
+    const first = runSync(fixture.request(store, recordsOf(people(5))));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(
+      runSync(fixture.request(store, recordsOf(people(5)), { settings: { destinationWaitMs: 100 } })),
+    ).rejects.toThrow(/destination mem is busy: ferry process \d+ on .* \(run_/);
     expect((await first).exitCode).toBe(0);
   });
 

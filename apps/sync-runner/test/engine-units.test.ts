@@ -1,8 +1,8 @@
 import { createMemoryLogger } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { createChannel } from '../src/engine/channel.ts';
-import { needsSend } from '../src/engine/diff.ts';
-import { failAll, retryOrReject, settleOutcomes } from '../src/engine/outcomes.ts';
+import { needsSend } from '../src/engine/lane/diff.ts';
+import { failAll, retryOrReject, settleOutcomes } from '../src/engine/lane/outcomes.ts';
 import { defaultEngineSettings, nextCheckDelayMs } from '../src/engine/settings.ts';
 import {
   type DestinationSummary,

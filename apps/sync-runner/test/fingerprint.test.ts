@@ -1,6 +1,6 @@
 import type { Fields } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
-import { canonicalText, fingerprint } from '../src/fingerprint.ts';
+import { canonicalText, fingerprint } from '../src/mapping/fingerprint.ts';
 
 const NO_LISTS = { add: [], remove: [] };
 

@@ -186,6 +186,7 @@ describe('compileMapping', () => {
     if (!first.ok || !second.ok) throw new Error('expected ok');
     expect(first.lists).toEqual({ add: ['newsletter', 'customers'], remove: ['prospects'] });
     expect(second.lists).toBe(first.lists);
+    if (first.lists === undefined) throw new Error('expected list changes');
     expect(Object.isFrozen(first.lists) && Object.isFrozen(first.lists.add)).toBe(true);
   });
 

@@ -24,7 +24,10 @@ it('opens an existing file again without re-running migrations, in WAL mode', as
     const { DatabaseSync } = await import('node:sqlite');
     const raw = new DatabaseSync(location);
     expect(raw.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-    expect(raw.prepare('SELECT name FROM ferry_migration').all()).toEqual([{ name: '0001_initial' }]);
+    expect(raw.prepare('SELECT name FROM ferry_migration').all()).toEqual([
+      { name: '0001_initial' },
+      { name: '0002_leases' },
+    ]);
     raw.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -165,6 +165,16 @@ export interface VerifyRequest {
   readonly lists: readonly string[];
 }
 
+/**
+ * What a plugin's calls get. The runner builds **one context per destination per process**, with the
+ * options parsed once, and passes that same context to every call for that destination (`verify`,
+ * `exportProfiles`, `checkStatus`, `cleanup`), or a shallow copy of it that adds one job's
+ * `callbackUrl`. So `ctx.options` is the same object for the life of the process, and a plugin may
+ * cache per context what depends only on its options (a resolved base URL, a pool of reusable
+ * definitions), keyed by `ctx.options` in a `WeakMap`, never in a module-level variable keyed by
+ * anything else. Such a cache is an optimisation only: a fresh process (a restart, another worker)
+ * starts with none, and the job handle alone must be enough to carry on.
+ */
 export interface DestinationContext<Options> {
   readonly destination: string;
   readonly options: Options;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
  */
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const CRASH_PRELOAD = fileURLToPath(new URL('../../test/helpers/crash-preload.ts', import.meta.url));
 
 export interface CliResult {
   readonly code: number | null;
@@ -41,7 +42,11 @@ export interface CliOptions {
 
 export const startCli = (args: readonly string[], options: CliOptions): CliRun => {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, ...args], {
+  // Crash triggers preload the test hook that kills the process at an exact store write.
+  const crash =
+    options.env.FERRY_TEST_CRASH_AFTER_WRITES !== undefined ||
+    options.env.FERRY_TEST_CRASH_BEFORE !== undefined;
+  const child = spawn(process.execPath, [...(crash ? ['--import', CRASH_PRELOAD] : []), CLI, ...args], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

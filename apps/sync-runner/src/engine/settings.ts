@@ -29,8 +29,16 @@ export interface EngineSettings {
   readonly maxCheckErrors: number;
   /** Longest rate-limit wait honoured as asked; longer ones are capped (and retried). Default 5 min. */
   readonly maxRateLimitWaitMs: number;
-  /** A lock not refreshed for this long is considered abandoned. Default 60 s. */
+  /**
+   * Leases (a destination while a run plans for it, a job while it is driven) last this long
+   * unless renewed; a holder that stops renewing is presumed dead after it. Default 60 s.
+   */
   readonly lockTtlMs: number;
+  /**
+   * How long a run waits for a destination another process is syncing before giving up with
+   * LeaseBusyError. Default: as long as it takes.
+   */
+  readonly destinationWaitMs: number;
 }
 
 export const defaultEngineSettings: EngineSettings = {
@@ -47,6 +55,7 @@ export const defaultEngineSettings: EngineSettings = {
   maxCheckErrors: 5,
   maxRateLimitWaitMs: 5 * 60 * 1000,
   lockTtlMs: 60_000,
+  destinationWaitMs: Number.POSITIVE_INFINITY,
 };
 
 /**

@@ -1,14 +1,10 @@
-import type { Clock, CreateContextInput, Destination, Fields, ListChanges, Logger } from '@ferry/core';
+import type { Clock, CreateContextInput, Destination, Logger } from '@ferry/core';
+import type { MapResult } from '../mapping/compile.ts';
 import type { SourceItem, SourceRecord } from '../source/types.ts';
 import type { StateStore } from '../store/state-store.ts';
 import type { CallbackRegistry } from './callback-server.ts';
 import type { EngineSettings } from './settings.ts';
 import type { SyncProgress } from './summary.ts';
-
-/** What the config's mapping makes of one source record for one destination. */
-export type MappedRecord =
-  | { readonly ok: true; readonly identity: string; readonly fields: Fields; readonly lists?: ListChanges }
-  | { readonly ok: false; readonly field: string; readonly reason: string };
 
 /** One configured destination, resolved: plugin, raw options and compiled mapping. */
 export interface SyncDestination {
@@ -21,7 +17,7 @@ export interface SyncDestination {
   readonly mode: 'upsert' | 'mirror';
   /** Mirror mode: largest fraction of the confirmed profiles one run may delete without `force`. */
   readonly maxDeleteFraction: number;
-  readonly map: (record: SourceRecord) => MappedRecord;
+  readonly map: (record: SourceRecord) => MapResult;
   /** Pacing for this destination (retries, polling), over the run's settings. */
   readonly settings?: Partial<EngineSettings>;
   /** Jobs in flight at once; capped by the plugin's `maxJobsInFlight`, which is the default. */
@@ -44,7 +40,7 @@ export interface SyncRequest {
   readonly full?: boolean;
   /** Mirror mode: delete even beyond `maxDeleteFraction`. */
   readonly force?: boolean;
-  /** Vendor callbacks nudge status checks through it (see startCallbackListener). */
+  /** Vendor callbacks wake status checks through it (see startCallbackListener). */
   readonly callbacks?: CallbackRegistry;
   /** Aborting stops gracefully: store writes in progress finish, jobs are left to be checked next run. */
   readonly signal?: AbortSignal;

@@ -5,7 +5,7 @@ import { type Transform, TransformFailure, transformFor } from './transforms.ts'
 
 /** A source record as one destination will receive it, or the field that stopped it. */
 export type MapResult =
-  | { readonly ok: true; readonly identity: string; readonly fields: Fields; readonly lists: ListChanges }
+  | { readonly ok: true; readonly identity: string; readonly fields: Fields; readonly lists?: ListChanges }
   | { readonly ok: false; readonly field: string; readonly reason: string };
 
 /** Maps records for one destination; compiled once, called per profile. */

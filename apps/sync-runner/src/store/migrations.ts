@@ -118,9 +118,47 @@ const initial: Migration = {
   },
 };
 
+/** Leases with fencing tokens instead of the one global lock; per-run destination lanes. */
+const leases: Migration = {
+  up: async (db: Kysely<unknown>) => {
+    await db.schema.dropTable('locks').ifExists().execute();
+    await db.schema
+      .createTable('leases')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('owner', 'text', (c) => c.notNull())
+      .addColumn('token', 'bigint', (c) => c.notNull())
+      .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('run_lanes')
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('destination', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('counters', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('run_lanes_pk', ['run_id', 'destination'])
+      .execute();
+    await db.schema.createIndex('runs_status').on('runs').columns(['status', 'started_at']).execute();
+  },
+  down: async (db: Kysely<unknown>) => {
+    await db.schema.dropIndex('runs_status').ifExists().execute();
+    await db.schema.dropTable('run_lanes').ifExists().execute();
+    await db.schema.dropTable('leases').ifExists().execute();
+    await db.schema
+      .createTable('locks')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('owner', 'text', (c) => c.notNull())
+      .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+      .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Every migration, by name. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_leases': leases,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };

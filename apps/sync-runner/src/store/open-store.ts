@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type pg from 'pg';
-import { createKyselyStore } from './kysely-store.ts';
+import { instrumentStore } from './instrument.ts';
+import { createKyselyStore } from './kysely/store.ts';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
@@ -76,7 +77,9 @@ const openPostgres = async (location: string, options: OpenStoreOptions): Promis
     await db.destroy();
     throw error;
   }
-  return createKyselyStore(db, { dialect: 'postgres', location: describeLocation(location) });
+  return instrumentStore(
+    createKyselyStore(db, { dialect: 'postgres', location: describeLocation(location) }),
+  );
 };
 
 const openSqlite = async (path: string): Promise<StateStore> => {
@@ -88,7 +91,7 @@ const openSqlite = async (path: string): Promise<StateStore> => {
     await db.destroy();
     throw error;
   }
-  return createKyselyStore(db, { dialect: 'sqlite', location: path });
+  return instrumentStore(createKyselyStore(db, { dialect: 'sqlite', location: path }));
 };
 
 /** Opens the state store and brings its schema up to date. */

@@ -38,11 +38,27 @@ export interface RunsTable {
   error: string | null;
 }
 
-export interface LocksTable {
-  name: string;
+/**
+ * Expiring claims with fencing tokens (migration 0002; it replaced 0001's single `locks` row).
+ * `key` names what is claimed: `lane:<destination>`, `job:<id>`, `run:<id>`. A released lease keeps
+ * its row with `expires_at = 0`, so the token keeps growing across claims.
+ */
+export interface LeasesTable {
+  key: string;
   owner: string;
+  token: number;
   acquired_at: number;
-  heartbeat_at: number;
+  expires_at: number;
+}
+
+/** One destination's share of a run: its state and counters as the driving process last saved them. */
+export interface RunLanesTable {
+  run_id: string;
+  destination: string;
+  state: 'planning' | 'finishing' | 'done';
+  /** JSON `DestinationCounters` (a `DestinationSummary` once done). */
+  counters: string;
+  updated_at: number;
 }
 
 /** Ids read in one run: duplicate detection with bounded memory, and the "still in the source" set for mirror mode. */
@@ -120,7 +136,8 @@ export interface JobMembersTable {
 
 export interface Database {
   runs: RunsTable;
-  locks: LocksTable;
+  leases: LeasesTable;
+  run_lanes: RunLanesTable;
   run_seen: RunSeenTable;
   bad_rows: BadRowsTable;
   profile_state: ProfileStateTable;

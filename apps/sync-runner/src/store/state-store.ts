@@ -4,10 +4,12 @@ import type { JobState, ProfileStatus, RunStatus } from './schema.ts';
 export type { ChangeOp, JobState, ProfileStatus, RunStatus } from './schema.ts';
 
 /*
- * The runner's durable memory, behind a small interface so that a PostgreSQL deployment, a service
- * mode and scale-out workers can use the same engine. Every method that takes many profiles writes
- * them in one transaction with multi-row statements: the engine never commits per profile.
- * Times are epoch milliseconds given by the caller, so tests can drive a fake clock.
+ * The runner's durable memory, as one small interface per concern (runs, leases, jobs, members,
+ * profiles, reports), so that each part of the engine names what it uses and a PostgreSQL
+ * deployment, the service and scale-out workers share one engine. `StateStore` is all of them; the
+ * Kysely implementation has one file per concern under kysely/. Every method that takes many
+ * profiles writes them in one transaction with multi-row statements: the engine never commits per
+ * profile. Times are epoch milliseconds given by the caller, so tests can drive a fake clock.
  */
 
 /** One profile in a job: the change sent, plus what settling it needs. */
@@ -80,6 +82,11 @@ export interface StoredJob {
   readonly nextCheckAt: number | null;
   readonly checkCount: number;
   readonly callbackTokenHash: string | null;
+  readonly settledAt: number | null;
+  /** Members rejected at submission or completion. */
+  readonly rejectedCount: number;
+  readonly errorCode: string | null;
+  readonly errorMessage: string | null;
 }
 
 export interface RunRecord {
@@ -117,35 +124,64 @@ export interface CountRow<K extends string> {
   readonly count: number;
 }
 
-export interface LockRecord {
+/** An expiring claim on a named row (a lane, a job, a run), with its fencing token. */
+export interface Lease {
+  readonly key: string;
   readonly owner: string;
+  /** Grows by one at every claim of the key: writes carrying an older token are refused. */
+  readonly token: number;
   readonly acquiredAt: number;
-  readonly heartbeatAt: number;
+  readonly expiresAt: number;
 }
 
-export interface StateStore {
-  readonly dialect: 'sqlite' | 'postgres';
-  /** Where the store lives, safe to print (no password). */
-  readonly location: string;
-  readonly close: () => Promise<void>;
+/**
+ * What a fenced write carries: the store commits it only while this lease is still the key's
+ * current one and unexpired, in the same transaction as the write (else `LeaseLostError`).
+ */
+export interface Fence {
+  readonly key: string;
+  readonly token: number;
+}
 
-  // Locking: one runner per store at a time.
-  readonly readLock: (name: string) => Promise<LockRecord | undefined>;
-  /** Takes the lock if it is free, or if it is still held by `replacing` (a holder found dead). */
-  readonly tryAcquireLock: (name: string, owner: string, at: number, replacing?: string) => Promise<boolean>;
-  readonly heartbeatLock: (name: string, owner: string, at: number) => Promise<void>;
-  readonly releaseLock: (name: string, owner: string) => Promise<void>;
+/** A fenced write found its lease taken over or expired: nothing of it was committed. */
+export class LeaseLostError extends Error {
+  readonly key: string;
+  constructor(key: string) {
+    super(
+      `[ferry] the lease on ${key} was lost (expired, or taken over by another process); nothing was written`,
+    );
+    this.name = 'LeaseLostError';
+    this.key = key;
+  }
+}
 
-  // Runs.
+/** One destination's share of one run, as the process driving it last saved it. */
+export interface LaneRecord {
+  readonly runId: string;
+  readonly destination: string;
+  /** `planning` (reading), `finishing` (source read: tail, mirror, retries, jobs), `done`. */
+  readonly state: 'planning' | 'finishing' | 'done';
+  /** The lane's counters (`DestinationCounters` and, once done, its summary). */
+  readonly counters: unknown;
+  readonly updatedAt: number;
+}
+
+export interface RunsStore {
   readonly createRun: (run: { id: string; startedAt: number; options: unknown }) => Promise<void>;
   readonly finishRun: (
     id: string,
     end: { status: RunStatus; finishedAt: number; summary: unknown; error?: string },
   ) => Promise<void>;
-  /** Marks `running` runs as `interrupted` (their process died); returns how many. */
-  readonly interruptRunningRuns: (at: number) => Promise<number>;
+  /** Marks these `running` runs `interrupted` (their process died); returns how many were. */
+  readonly interruptRuns: (ids: readonly string[], at: number) => Promise<number>;
   readonly getRun: (id: string) => Promise<RunRecord | undefined>;
-  readonly listRuns: (limit: number) => Promise<RunRecord[]>;
+  /** Newest first; `status` filters, `before` pages (runs started before that run). */
+  readonly listRuns: (
+    limit: number,
+    filter?: { status?: RunStatus; before?: string },
+  ) => Promise<RunRecord[]>;
+  readonly saveLane: (lane: LaneRecord) => Promise<void>;
+  readonly listLanes: (runId: string) => Promise<LaneRecord[]>;
 
   // Source bookkeeping.
   /**
@@ -153,20 +189,35 @@ export interface StateStore {
    * caller reports them (and repeats within `profileIds`) as duplicates.
    */
   readonly markSeen: (runId: string, profileIds: readonly string[]) => Promise<ReadonlySet<string>>;
-  /** Drops the read-ids of every run but `keepRunId`: they only matter while their run is going. */
-  readonly forgetSeen: (keepRunId?: string) => Promise<void>;
+  /** Drops the read-ids of one run (its reading is over), or of every run no longer `running`. */
+  readonly forgetSeen: (runId?: string) => Promise<void>;
   readonly addBadRows: (runId: string, rows: readonly BadRow[]) => Promise<void>;
-  readonly listBadRows: (runId: string, afterRow: number, limit: number) => Promise<BadRow[]>;
+}
 
-  // Diffing.
-  readonly getProfileStates: (
-    destination: string,
-    profileIds: readonly string[],
-  ) => Promise<Map<string, ProfileStateSummary>>;
+export interface LeasesStore {
+  /**
+   * Claims `key` for `owner` until `at + ttlMs` if it is free (never claimed, released or expired),
+   * or still held with token `replacing` (a holder found dead). The token grows at every claim.
+   */
+  readonly claimLease: (claim: {
+    key: string;
+    owner: string;
+    at: number;
+    ttlMs: number;
+    replacing?: number;
+  }) => Promise<Lease | undefined>;
+  /** Extends an unexpired lease; false when it was lost. */
+  readonly renewLease: (fence: Fence, at: number, ttlMs: number) => Promise<boolean>;
+  readonly releaseLease: (fence: Fence) => Promise<void>;
+  readonly readLease: (key: string) => Promise<Lease | undefined>;
+  /** Unexpired leases whose key starts with `prefix`. */
+  readonly listLeases: (prefix: string, at: number) => Promise<Lease[]>;
+}
 
-  // Jobs.
+/** Writes of a job's life; each one is fenced by the lease of whoever drives the job, when given. */
+export interface JobsStore {
   /** Persists a job and its ordered members, and marks them `pending` in it, before anything is sent. */
-  readonly planJob: (job: NewJob) => Promise<void>;
+  readonly planJob: (job: NewJob, fence?: Fence) => Promise<void>;
   /**
    * Appends members to a `planned` job (after those it has), marks them `pending` in it and adds
    * `bytes` to its size, in one transaction: the engine fills a large job page by page instead of
@@ -175,10 +226,12 @@ export interface StateStore {
   readonly addJobMembers: (
     jobId: string,
     part: { readonly at: number; readonly bytes: number; readonly members: readonly PlannedMember[] },
+    fence?: Fence,
   ) => Promise<void>;
   readonly markSubmitting: (
     jobId: string,
     at: { attempt: number; callbackTokenHash: string | null },
+    fence?: Fence,
   ) => Promise<void>;
   /**
    * Persists the handle (or `null` when nothing was submitted) and the profiles rejected at
@@ -192,8 +245,13 @@ export interface StateStore {
       nextCheckAt: number | null;
       rejected: readonly SettledOutcome[];
     },
+    fence?: Fence,
   ) => Promise<void>;
-  readonly recordCheck: (jobId: string, check: { nextCheckAt: number; checkCount: number }) => Promise<void>;
+  readonly recordCheck: (
+    jobId: string,
+    check: { nextCheckAt: number; checkCount: number },
+    fence?: Fence,
+  ) => Promise<void>;
   /**
    * The job completed: `outcomes` for members that did not simply succeed, every other member is
    * confirmed (upserts `exported` with their fingerprint, deletes `deleted`). Members are dropped.
@@ -201,29 +259,41 @@ export interface StateStore {
   readonly settleJob: (
     jobId: string,
     settle: { at: number; outcomes: readonly SettledOutcome[] },
+    fence?: Fence,
   ) => Promise<{ exported: number; deleted: number }>;
   /** The job failed as a whole: `outcomes` covers every member. */
   readonly failJob: (
     jobId: string,
     fail: { at: number; code: string; message: string; outcomes: readonly SettledOutcome[] },
+    fence?: Fence,
   ) => Promise<void>;
   /** The vendor forgot the job: back to `planned`, to be submitted again with the same members. */
-  readonly requeueJob: (jobId: string) => Promise<void>;
-  readonly recordRejects: (
-    destination: string,
-    runId: string,
-    at: number,
-    rejects: readonly DirectReject[],
-  ) => Promise<void>;
+  readonly requeueJob: (jobId: string, fence?: Fence) => Promise<void>;
   readonly unfinishedJobs: (destination: string) => Promise<StoredJob[]>;
   readonly getJob: (jobId: string) => Promise<StoredJob | undefined>;
+}
+
+/** A job's members, read back: the store is where a large job lives between steps. */
+export interface MembersStore {
   readonly jobMembers: (jobId: string) => Promise<PlannedMember[]>;
   /** The same members, a page (≤ 1,000) at a time, each page one read: for jobs too large to hold. */
   readonly jobMemberPages: (jobId: string) => AsyncIterable<PlannedMember[]>;
   /** Ids and identities of the members, in order: what `checkStatus` maps vendor results through. */
   readonly jobMemberIds: (jobId: string) => Promise<JobMember[]>;
+}
 
-  // Retries.
+export interface ProfilesStore {
+  readonly getProfileStates: (
+    destination: string,
+    profileIds: readonly string[],
+  ) => Promise<Map<string, ProfileStateSummary>>;
+  readonly recordRejects: (
+    destination: string,
+    runId: string,
+    at: number,
+    rejects: readonly DirectReject[],
+    fence?: Fence,
+  ) => Promise<void>;
   readonly dueRetries: (destination: string, now: number, limit: number) => Promise<PlannedMember[]>;
   readonly nextRetryAt: (destination: string) => Promise<number | undefined>;
   /** `ferry retry`: rejected profiles are sent again on the next sync, waiting ones at once. */
@@ -231,7 +301,6 @@ export interface StateStore {
     destination: string | undefined,
     at: number,
   ) => Promise<{ rejected: number; waiting: number }>;
-
   // Mirror mode.
   readonly countConfirmed: (
     destination: string,
@@ -243,8 +312,10 @@ export interface StateStore {
     afterProfileId: string | undefined,
     limit: number,
   ) => Promise<{ profileId: string; identity: string }[]>;
+}
 
-  // Reports.
+/** Read models for `ferry status`, `ferry errors` and the service. */
+export interface ReportsStore {
   readonly profileCounts: (destination?: string) => Promise<CountRow<ProfileStatus>[]>;
   readonly jobCounts: (destination?: string) => Promise<CountRow<JobState>[]>;
   readonly listProblems: (filter: {
@@ -252,4 +323,20 @@ export interface StateStore {
     after?: { destination: string; profileId: string };
     limit: number;
   }) => Promise<ProfileIssue[]>;
+  readonly listBadRows: (runId: string, afterRow: number, limit: number) => Promise<BadRow[]>;
+  /** A run's jobs (every destination), in planning order. */
+  readonly listJobs: (runId: string) => Promise<StoredJob[]>;
+}
+
+export interface StateStore
+  extends RunsStore,
+    LeasesStore,
+    JobsStore,
+    MembersStore,
+    ProfilesStore,
+    ReportsStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Where the store lives, safe to print (no password). */
+  readonly location: string;
+  readonly close: () => Promise<void>;
 }

@@ -13,6 +13,7 @@ import { type FaultRule, type RunningSandbox, startSandbox } from '@ferry/sandbo
  */
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+export const CRASH_PRELOAD = fileURLToPath(new URL('./crash-preload.ts', import.meta.url));
 
 export const ELOQUA_SANDBOX = { site: 'E2eSite', username: 'e2e.user', password: 'e2e-eloqua-password-77' };
 export const SENDGRID_KEY = 'SG.e2e-sendgrid-key-0099';
@@ -45,7 +46,9 @@ export const spawnCli = (
   env: Readonly<Record<string, string>> = {},
 ): RunningCli => {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, ...args], {
+  // Crash tests preload the hook that kills the process at an exact store write.
+  const crash = env.FERRY_TEST_CRASH_AFTER_WRITES !== undefined || env.FERRY_TEST_CRASH_BEFORE !== undefined;
+  const child = spawn(process.execPath, [...(crash ? ['--import', CRASH_PRELOAD] : []), CLI, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...SECRETS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

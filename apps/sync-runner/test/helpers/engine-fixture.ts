@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Destination } from '@ferry/core';
 import { memory, readMemoryStore, resetMemoryStore } from '@ferry/plugin-memory';
 import type { EngineSettings } from '../../src/engine/settings.ts';
-import type { MappedRecord, SyncDestination, SyncRequest } from '../../src/engine/types.ts';
+import type { SyncDestination, SyncRequest } from '../../src/engine/types.ts';
+import type { MapResult } from '../../src/mapping/compile.ts';
 import type { SourceItem, SourceRecord } from '../../src/source/types.ts';
 import { openStateStore } from '../../src/store/open-store.ts';
 import type { StateStore } from '../../src/store/state-store.ts';
@@ -53,7 +54,7 @@ export const sourceOf = async function* (items: readonly SourceItem[]): AsyncGen
 };
 
 /** A stand-in mapping: e-mail → identity, first_name and city → fields; an empty e-mail fails. */
-export const mapPerson = (record: SourceRecord): MappedRecord => {
+export const mapPerson = (record: SourceRecord): MapResult => {
   const email = record.email;
   if (typeof email !== 'string' || email === '')
     return { ok: false, field: 'email', reason: 'email is empty' };

@@ -1,6 +1,6 @@
 import type { UpsertChange } from '@ferry/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PlannedMember, StateStore } from '../../src/store/state-store.ts';
+import { LeaseLostError, type PlannedMember, type StateStore } from '../../src/store/state-store.ts';
 
 /**
  * The StateStore contract, run against every dialect: each test opens a fresh, empty store.
@@ -43,7 +43,7 @@ export const describeStateStore = (
       expect([...(await store.markSeen('run-1', ['a', 'b', 'a']))]).toEqual([]);
       expect([...(await store.markSeen('run-1', ['b', 'c', 'd']))]).toEqual(['b']);
       expect([...(await store.markSeen('run-2', ['b']))]).toEqual([]);
-      await store.forgetSeen('run-2');
+      await store.forgetSeen('run-1');
       expect([...(await store.markSeen('run-1', ['a']))]).toEqual([]);
       expect([...(await store.markSeen('run-2', ['b']))]).toEqual(['b']);
     });
@@ -293,12 +293,18 @@ export const describeStateStore = (
       expect(await store.listBadRows('run-1', 3, 10)).toHaveLength(1);
     });
 
-    it('records runs and interrupts the ones a dead process left running', async () => {
+    it('records runs, lists them by status and page, and interrupts the ones named', async () => {
       await store.createRun({ id: 'run-2', startedAt: 2000, options: { full: true } });
       await store.finishRun('run-2', { status: 'completed', finishedAt: 3000, summary: { exported: 5 } });
-      expect(await store.interruptRunningRuns(4000)).toBe(1);
+      await store.createRun({ id: 'run-3', startedAt: 2500, options: {} });
+      expect((await store.listRuns(10, { status: 'running' })).map((r) => r.id)).toEqual(['run-3', 'run-1']);
+      expect((await store.listRuns(10, { before: 'run-3' })).map((r) => r.id)).toEqual(['run-2', 'run-1']);
+      expect(await store.listRuns(10, { before: 'nope' })).toEqual([]);
+      // Only runs still running are interrupted, and only those named.
+      expect(await store.interruptRuns(['run-1', 'run-2'], 4000)).toBe(1);
       const runs = await store.listRuns(10);
       expect(runs.map((r) => [r.id, r.status])).toEqual([
+        ['run-3', 'running'],
         ['run-2', 'completed'],
         ['run-1', 'interrupted'],
       ]);
@@ -309,18 +315,131 @@ export const describeStateStore = (
       });
     });
 
-    it('hands a lock to one owner at a time', async () => {
-      expect(await store.tryAcquireLock('sync', 'me', 1)).toBe(true);
-      expect(await store.tryAcquireLock('sync', 'you', 2)).toBe(false);
-      expect(await store.readLock('sync')).toEqual({ owner: 'me', acquiredAt: 1, heartbeatAt: 1 });
-      await store.heartbeatLock('sync', 'me', 5);
-      expect((await store.readLock('sync'))?.heartbeatAt).toBe(5);
-      expect(await store.tryAcquireLock('sync', 'you', 6, 'someone-else')).toBe(false);
-      expect(await store.tryAcquireLock('sync', 'you', 6, 'me')).toBe(true);
-      await store.releaseLock('sync', 'me');
-      expect((await store.readLock('sync'))?.owner).toBe('you');
-      await store.releaseLock('sync', 'you');
-      expect(await store.readLock('sync')).toBeUndefined();
+    it('keeps the read-ids of running runs when forgetting those of ended ones', async () => {
+      await store.createRun({ id: 'run-2', startedAt: 2000, options: {} });
+      await store.markSeen('run-1', ['a']);
+      await store.markSeen('run-2', ['a']);
+      await store.finishRun('run-2', { status: 'completed', finishedAt: 3000, summary: null });
+      await store.forgetSeen();
+      expect([...(await store.markSeen('run-1', ['a']))]).toEqual(['a']);
+      expect([...(await store.markSeen('run-2', ['a']))]).toEqual([]);
+    });
+
+    it('saves each run lane and reads them back', async () => {
+      await store.saveLane({
+        runId: 'run-1',
+        destination: 'b',
+        state: 'planning',
+        counters: { n: 1 },
+        updatedAt: 5,
+      });
+      await store.saveLane({
+        runId: 'run-1',
+        destination: 'a',
+        state: 'planning',
+        counters: { n: 2 },
+        updatedAt: 5,
+      });
+      await store.saveLane({
+        runId: 'run-1',
+        destination: 'b',
+        state: 'done',
+        counters: { n: 3 },
+        updatedAt: 9,
+      });
+      expect(await store.listLanes('run-1')).toEqual([
+        { runId: 'run-1', destination: 'a', state: 'planning', counters: { n: 2 }, updatedAt: 5 },
+        { runId: 'run-1', destination: 'b', state: 'done', counters: { n: 3 }, updatedAt: 9 },
+      ]);
+      expect(await store.listLanes('run-2')).toEqual([]);
+    });
+
+    it('hands a lease to one owner at a time, with a growing fencing token', async () => {
+      const mine = await store.claimLease({ key: 'lane:a', owner: 'me', at: 1000, ttlMs: 100 });
+      expect(mine).toEqual({ key: 'lane:a', owner: 'me', token: 1, acquiredAt: 1000, expiresAt: 1100 });
+      expect(await store.claimLease({ key: 'lane:a', owner: 'you', at: 1050, ttlMs: 100 })).toBeUndefined();
+      // Another key is another lease.
+      expect(await store.claimLease({ key: 'lane:b', owner: 'you', at: 1050, ttlMs: 100 })).toMatchObject({
+        token: 1,
+      });
+      expect(await store.renewLease(mine!, 1090, 100)).toBe(true);
+      expect((await store.readLease('lane:a'))?.expiresAt).toBe(1190);
+      expect(await store.claimLease({ key: 'lane:a', owner: 'you', at: 1150, ttlMs: 100 })).toBeUndefined();
+      // Replacing a holder found dead: only with its current token.
+      expect(
+        await store.claimLease({ key: 'lane:a', owner: 'you', at: 1150, ttlMs: 100, replacing: 7 }),
+      ).toBeUndefined();
+      const yours = await store.claimLease({
+        key: 'lane:a',
+        owner: 'you',
+        at: 1150,
+        ttlMs: 100,
+        replacing: 1,
+      });
+      expect(yours).toMatchObject({ owner: 'you', token: 2, expiresAt: 1250 });
+      // The old holder can neither renew nor release what it lost.
+      expect(await store.renewLease(mine!, 1160, 100)).toBe(false);
+      await store.releaseLease(mine!);
+      expect((await store.readLease('lane:a'))?.owner).toBe('you');
+      // lane:b lapsed at 1150.
+      expect((await store.listLeases('lane:', 1160)).map((l) => l.key)).toEqual(['lane:a']);
+      // Released: free at once, and the next claim's token is still larger.
+      await store.releaseLease(yours!);
+      expect(await store.listLeases('lane:a', 1160)).toEqual([]);
+      expect(await store.claimLease({ key: 'lane:a', owner: 'me', at: 1170, ttlMs: 100 })).toMatchObject({
+        token: 3,
+      });
+      // An expired lease is free too.
+      expect(await store.claimLease({ key: 'lane:b', owner: 'me', at: 1150, ttlMs: 100 })).toMatchObject({
+        token: 2,
+      });
+    });
+
+    it('commits a fenced write only under the current, unexpired lease', async () => {
+      const now = Date.now();
+      const lease = await store.claimLease({ key: 'job:job-1', owner: 'me', at: now, ttlMs: 60_000 });
+      await plan('job-1', [member('p1'), member('p2')]);
+      await store.markSubmitting('job-1', { attempt: 1, callbackTokenHash: null }, lease!);
+      expect((await store.getJob('job-1'))?.state).toBe('submitting');
+      // Another process takes the job over (the first was presumed dead): the first cannot commit.
+      const taken = await store.claimLease({
+        key: 'job:job-1',
+        owner: 'you',
+        at: now,
+        ttlMs: 60_000,
+        replacing: 1,
+      });
+      expect(taken?.token).toBe(2);
+      await expect(
+        store.markSubmitted(
+          'job-1',
+          { handle: { id: 'h' }, at: now, nextCheckAt: now + 5, rejected: [] },
+          lease!,
+        ),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.getJob('job-1')).toMatchObject({ state: 'submitting', handle: null });
+      await store.markSubmitted(
+        'job-1',
+        { handle: { id: 'h' }, at: now, nextCheckAt: now + 5, rejected: [] },
+        taken!,
+      );
+      // A lease that expired without anyone taking it over fences too: the store compares times.
+      const short = await store.claimLease({ key: 'lane:dest', owner: 'me', at: now - 10_000, ttlMs: 1000 });
+      await expect(
+        store.planJob(
+          { id: 'job-2', destination: 'dest', runId: 'run-1', bytes: 1, at: now, members: [member('p3')] },
+          short!,
+        ),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.getJob('job-2')).toBeUndefined();
+      expect((await store.getProfileStates('dest', ['p3'])).has('p3')).toBe(false);
+      await expect(
+        store.settleJob('job-1', { at: now, outcomes: [] }, { key: 'job:job-1', token: 1 }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.settleJob('job-1', { at: now, outcomes: [] }, taken!)).toEqual({
+        exported: 2,
+        deleted: 0,
+      });
     });
 
     it('writes large jobs in chunks below the parameter limits', async () => {

@@ -1,7 +1,7 @@
-import { jsonDocument, jsonError } from '../report/json-output.ts';
-import { formatCount } from '../report/table.ts';
-import type { StateStore } from '../store/state-store.ts';
-import { type CommandIO, errorMessage } from './io.ts';
+import { jsonDocument, jsonError } from '../../report/json-output.ts';
+import { formatCount } from '../../report/table.ts';
+import type { StateStore } from '../../store/state-store.ts';
+import { type CommandIO, errorMessage } from '../io.ts';
 import { openCommandStore, type StoreOptions } from './setup.ts';
 
 export interface RetryCommandOptions extends StoreOptions {

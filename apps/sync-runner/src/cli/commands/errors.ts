@@ -1,8 +1,13 @@
-import { type ErrorEntry, errorsCsv, formatBadRows, formatProfileIssues } from '../report/errors-report.ts';
-import { jsonDocument, jsonError } from '../report/json-output.ts';
-import { formatCount } from '../report/table.ts';
-import type { BadRow, ProfileIssue, RunRecord, StateStore } from '../store/state-store.ts';
-import { type CommandIO, errorMessage } from './io.ts';
+import {
+  type ErrorEntry,
+  errorsCsv,
+  formatBadRows,
+  formatProfileIssues,
+} from '../../report/errors-report.ts';
+import { jsonDocument, jsonError } from '../../report/json-output.ts';
+import { formatCount } from '../../report/table.ts';
+import type { BadRow, ProfileIssue, RunRecord, StateStore } from '../../store/state-store.ts';
+import { type CommandIO, errorMessage } from '../io.ts';
 import { openCommandStore, type StoreOptions } from './setup.ts';
 
 export interface ErrorsCommandOptions extends StoreOptions {

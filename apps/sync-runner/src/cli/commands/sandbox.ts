@@ -2,8 +2,8 @@ import {
   DEFAULT_SANDBOX_ELOQUA_URL,
   DEFAULT_SANDBOX_SENDGRID_URL,
   SANDBOX_ELOQUA_CREDENTIALS,
-} from '../config/index.ts';
-import { type CommandIO, errorMessage } from './io.ts';
+} from '../../config/index.ts';
+import { type CommandIO, errorMessage } from '../io.ts';
 
 export interface SandboxCommandOptions {
   readonly host?: string;

@@ -1,14 +1,10 @@
-import { AuthError, ConfigError, createContext, type VerifyResult } from '@ferry/core';
-import { jsonDocument, jsonError } from '../report/json-output.ts';
-import { printable } from '../report/table.ts';
-import { type CommandIO, createLineLogger, errorMessage } from './io.ts';
-import {
-  configRedactor,
-  loadCommandConfig,
-  type StoreOptions,
-  selectDestinations,
-  toSyncDestination,
-} from './setup.ts';
+import { AuthError, ConfigError, type VerifyResult } from '@ferry/core';
+import { jsonDocument, jsonError } from '../../report/json-output.ts';
+import { printable } from '../../report/table.ts';
+import { configRedactor, toSyncDestination } from '../../wiring/config-destinations.ts';
+import { wireDestination } from '../../wiring/destination-context.ts';
+import { type CommandIO, createLineLogger, errorMessage } from '../io.ts';
+import { loadCommandConfig, type StoreOptions, selectDestinations } from './setup.ts';
 
 export interface VerifyCommandOptions extends StoreOptions {
   readonly destination?: readonly string[];
@@ -29,9 +25,19 @@ export const verifyCommand = async (options: VerifyCommandOptions, io: CommandIO
   try {
     const loaded = await loadCommandConfig(options, io);
     const names = selectDestinations(loaded.config, options.destination);
-    const destinations = names.map((name) => toSyncDestination(name, loaded.config.destinations[name]!));
+    const logger = createLineLogger({
+      write: (line) => io.stderr.write(line),
+      level: 'warn',
+      redact: (text) => redact(text),
+    });
+    // Wired once: options parsed, one context per destination, as a sync would use them.
+    const destinations = names.map((name) =>
+      wireDestination(toSyncDestination(name, loaded.config.destinations[name]!), {
+        logger,
+        signal: io.signal,
+      }),
+    );
     redact = configRedactor(loaded, destinations);
-    const logger = createLineLogger({ write: (line) => io.stderr.write(line), level: 'warn', redact });
     const checks: DestinationCheck[] = [];
     for (const destination of destinations) {
       const config = loaded.config.destinations[destination.key]!;
@@ -41,13 +47,9 @@ export const verifyCommand = async (options: VerifyCommandOptions, io: CommandIO
       };
       let result: VerifyResult;
       try {
-        const ctx = createContext(destination.plugin, {
-          ...destination.context,
-          options: destination.options,
-          logger,
-          signal: io.signal,
-        });
-        result = await destination.plugin.verify(ctx, request);
+        result = destination.ok
+          ? await destination.plugin.verify(destination.ctx, request)
+          : { ok: false, problems: [{ kind: 'option', message: redact(destination.error) }] };
       } catch (error) {
         const kind =
           error instanceof AuthError ? 'auth' : error instanceof ConfigError ? 'option' : 'permission';

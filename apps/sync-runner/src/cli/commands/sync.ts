@@ -1,22 +1,16 @@
-import { type CallbackListener, startCallbackListener } from '../engine/callback-server.ts';
-import { runSync } from '../engine/run-sync.ts';
-import type { SyncDestination } from '../engine/types.ts';
+import { type CallbackListener, startCallbackListener } from '../../engine/callback-server.ts';
+import { openEngine } from '../../engine/engine.ts';
+import type { RunSummary } from '../../engine/summary.ts';
+import type { SyncDestination } from '../../engine/types.ts';
+import { jsonDocument, jsonError } from '../../report/json-output.ts';
+import { formatSummary } from '../../report/summary-table.ts';
+import { readSource } from '../../source/index.ts';
+import { openStateStore } from '../../store/open-store.ts';
+import type { StateStore } from '../../store/state-store.ts';
+import { configRedactor, toSyncDestination } from '../../wiring/config-destinations.ts';
+import { type CommandIO, createLineLogger, errorMessage, type LogLevel } from '../io.ts';
 import { createProgress } from '../progress.ts';
-import { jsonDocument, jsonError } from '../report/json-output.ts';
-import { formatSummary } from '../report/summary-table.ts';
-import { readSource } from '../source/index.ts';
-import { crashAfterWrites } from '../store/crash-after-writes.ts';
-import { openStateStore } from '../store/open-store.ts';
-import type { StateStore } from '../store/state-store.ts';
-import { type CommandIO, createLineLogger, errorMessage, type LogLevel } from './io.ts';
-import {
-  configRedactor,
-  loadCommandConfig,
-  type StoreOptions,
-  selectDestinations,
-  storeLocation,
-  toSyncDestination,
-} from './setup.ts';
+import { loadCommandConfig, type StoreOptions, selectDestinations, storeLocation } from './setup.ts';
 
 export interface SyncCommandOptions extends StoreOptions {
   readonly destination?: readonly string[];
@@ -32,9 +26,6 @@ export interface SyncCommandOptions extends StoreOptions {
   /** Progress bars: default when stderr is a terminal. */
   readonly progress?: boolean;
 }
-
-/** Test support: `FERRY_TEST_CRASH_AFTER_WRITES=N` kills the process with SIGKILL before store write N+1. */
-const CRASH_VARIABLE = 'FERRY_TEST_CRASH_AFTER_WRITES';
 
 const parseListen = (value: string): { host?: string; port: number } => {
   const match = /^(?:(.*):)?(\d+)$/.exec(value);
@@ -67,22 +58,17 @@ export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): P
     const destinations: SyncDestination[] = names.map((name) =>
       toSyncDestination(name, loaded.config.destinations[name]!),
     );
-    redact = configRedactor(loaded, destinations);
+    // The logger exists before the destinations are wired (their contexts log through it), and the
+    // redactor only after (it needs the parsed secret options): the logger reads it late.
+    redact = configRedactor(loaded, []);
     const level: LogLevel = options.verbose === true ? 'debug' : options.quiet === true ? 'error' : 'warn';
-    const logger = createLineLogger({ write: (line) => progress.log(line), level, redact });
+    const logger = createLineLogger({
+      write: (line) => progress.log(line),
+      level,
+      redact: (text) => redact(text),
+    });
 
     store = await openStateStore({ location: storeLocation(options, loaded, io) });
-    const crashAt = io.env[CRASH_VARIABLE];
-    const runStore =
-      crashAt === undefined
-        ? store
-        : crashAfterWrites(store, Number(crashAt), (write, count) => {
-            // Name the step the crash interrupts, for harnesses (stderr is synchronous on pipes and files).
-            io.stderr.write(`[ferry] ${CRASH_VARIABLE}: killed before write ${count} (${write})\n`);
-            process.kill(process.pid, 'SIGKILL');
-            throw new Error('unreachable: killed');
-          }).store;
-
     if (options.callbackUrl !== undefined) {
       listener = await startCallbackListener({
         publicUrl: options.callbackUrl,
@@ -91,19 +77,37 @@ export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): P
       logger.info(`[ferry] listening for vendor callbacks on ${listener.address}`);
     }
 
-    const summary = await runSync({
-      store: runStore,
-      source: readSource(loaded.config.source, { signal: io.signal }),
+    const engine = openEngine({
+      store,
       destinations,
-      dryRun: options.dryRun ?? false,
-      full: options.full ?? false,
-      force: options.force ?? false,
-      signal: io.signal,
       logger,
-      onProgress: (snapshot) => progress.update(snapshot),
-      runOptions: { config: loaded.path, ...(options.callbackUrl === undefined ? {} : { callbacks: true }) },
       ...(listener === undefined ? {} : { callbacks: listener }),
     });
+    redact = configRedactor(loaded, engine.destinations);
+    let summary: RunSummary;
+    try {
+      const { runId } = await engine.startRun({
+        source: readSource(loaded.config.source, { signal: io.signal }),
+        dryRun: options.dryRun ?? false,
+        full: options.full ?? false,
+        force: options.force ?? false,
+        signal: io.signal,
+        runOptions: {
+          config: loaded.path,
+          ...(options.callbackUrl === undefined ? {} : { callbacks: true }),
+        },
+      });
+      const unsubscribe = engine.subscribe(runId, (event) => {
+        if (event.type === 'progress') progress.update(event.progress);
+      });
+      try {
+        summary = await engine.waitForRun(runId);
+      } finally {
+        unsubscribe();
+      }
+    } finally {
+      await engine.close();
+    }
     progress.stop();
     if (options.json === true)
       io.stdout.write(redact(jsonDocument('sync', summary.exitCode, { ...summary })));

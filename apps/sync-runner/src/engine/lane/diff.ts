@@ -1,4 +1,4 @@
-import type { ProfileStateSummary } from '../store/state-store.ts';
+import type { ProfileStateSummary } from '../../store/state-store.ts';
 
 /**
  * Whether a profile read from the source must be sent, given what the store knows about it.

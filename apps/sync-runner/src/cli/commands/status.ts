@@ -1,9 +1,9 @@
-import type { RunSummary } from '../engine/summary.ts';
-import { jsonDocument, jsonError } from '../report/json-output.ts';
-import { formatSummary } from '../report/summary-table.ts';
-import { formatTable } from '../report/table.ts';
-import type { JobState, ProfileStatus, RunRecord, StateStore } from '../store/state-store.ts';
-import { type CommandIO, errorMessage } from './io.ts';
+import type { RunSummary } from '../../engine/summary.ts';
+import { jsonDocument, jsonError } from '../../report/json-output.ts';
+import { formatSummary } from '../../report/summary-table.ts';
+import { formatTable } from '../../report/table.ts';
+import type { JobState, ProfileStatus, RunRecord, StateStore } from '../../store/state-store.ts';
+import { type CommandIO, errorMessage } from '../io.ts';
 import { openCommandStore, type StoreOptions } from './setup.ts';
 
 export interface StatusCommandOptions extends StoreOptions {

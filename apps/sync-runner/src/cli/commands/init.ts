@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { starterConfig } from '../config/index.ts';
-import { jsonDocument, jsonError } from '../report/json-output.ts';
-import { type CommandIO, errorMessage } from './io.ts';
+import { starterConfig } from '../../config/index.ts';
+import { jsonDocument, jsonError } from '../../report/json-output.ts';
+import { type CommandIO, errorMessage } from '../io.ts';
 
 export interface InitCommandOptions {
   /** Where to write (default `ferry.config.ts` in the working directory). */

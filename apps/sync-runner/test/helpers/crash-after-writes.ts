@@ -1,30 +1,12 @@
-import type { StateStore } from './state-store.ts';
+import { STORE_WRITES } from '../../src/store/instrument.ts';
+import type { StateStore } from '../../src/store/state-store.ts';
 
 /*
  * Test support for crash safety: a store that "dies" after a number of writes. Tests walk the crash
  * point across every write of a run and check that running again on the same file loses nothing.
- * The CLI uses it with `FERRY_TEST_CRASH_AFTER_WRITES` to kill -9 itself at an exact point.
+ * (For a real process, crash-preload.ts kills it at an exact write through the store's
+ * diagnostics channel.)
  */
-
-/** The writes that make up the engine's durable progress (lock bookkeeping is left out). */
-const WRITES = [
-  'createRun',
-  'finishRun',
-  'interruptRunningRuns',
-  'markSeen',
-  'forgetSeen',
-  'addBadRows',
-  'planJob',
-  'addJobMembers',
-  'markSubmitting',
-  'markSubmitted',
-  'recordCheck',
-  'settleJob',
-  'failJob',
-  'requeueJob',
-  'recordRejects',
-  'requeueProblems',
-] as const satisfies readonly (keyof StateStore)[];
 
 export class InjectedCrash extends Error {
   constructor(write: string, count: number) {
@@ -42,25 +24,19 @@ export interface CrashAfterWrites {
 }
 
 /**
- * Lets `limit` writes through, then calls `onCrash` (default: throw InjectedCrash) instead of every
- * later write, so nothing after the crash point reaches the store.
+ * Lets `limit` writes through, then throws InjectedCrash instead of every later write, so nothing
+ * after the crash point reaches the store.
  */
-export const crashAfterWrites = (
-  store: StateStore,
-  limit: number,
-  onCrash: (write: string, count: number) => never = (write, count) => {
-    throw new InjectedCrash(write, count);
-  },
-): CrashAfterWrites => {
+export const crashAfterWrites = (store: StateStore, limit: number): CrashAfterWrites => {
   let writes = 0;
   let crashed = false;
   const wrapped: Record<string, unknown> = { ...store };
-  for (const name of WRITES) {
+  for (const name of STORE_WRITES) {
     const original = store[name] as (...args: unknown[]) => Promise<unknown>;
     wrapped[name] = async (...args: unknown[]) => {
       if (writes >= limit) {
         crashed = true;
-        onCrash(name, writes + 1);
+        throw new InjectedCrash(name, writes + 1);
       }
       writes += 1;
       return original(...args);

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
-import type { DestinationCounters, SyncProgress } from './engine/summary.ts';
-import { formatCount } from './report/table.ts';
+import type { DestinationCounters, SyncProgress } from '../engine/summary.ts';
+import { formatCount } from '../report/table.ts';
 
 /*
  * Progress of `ferry sync`, on stderr so stdout stays for the report (or the `--json` document).

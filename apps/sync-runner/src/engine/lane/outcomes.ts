@@ -1,6 +1,6 @@
 import { backoffMs, type Logger, type ProfileOutcome } from '@ferry/core';
-import type { PlannedMember, SettledOutcome } from '../store/state-store.ts';
-import type { EngineSettings } from './settings.ts';
+import type { PlannedMember, SettledOutcome } from '../../store/state-store.ts';
+import type { EngineSettings } from '../settings.ts';
 
 /** Code given to profiles whose retryable failures outlasted `maxAttempts`, when the vendor gave none. */
 export const RETRIES_EXHAUSTED = 'retries_exhausted';
