@@ -20,6 +20,7 @@ const state = (
   status,
   fingerprint,
   confirmedFingerprint: confirmed,
+  runId: 'run-earlier',
   attempts: 0,
 });
 

@@ -33,3 +33,17 @@ it('opens an existing file again without re-running migrations, in WAL mode', as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('lets several processes open a new file at once (one migrates, the others find it done)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-store-race-'));
+  try {
+    const location = join(dir, 'state.db');
+    // Separate connections, as separate processes have: Kysely's migration lock does not span them.
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openStateStore({ location })));
+    await stores[0]!.createRun({ id: 'r', startedAt: 1, options: {} });
+    for (const store of stores) expect((await store.listRuns(5)).map((run) => run.id)).toEqual(['r']);
+    await Promise.all(stores.map((store) => store.close()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

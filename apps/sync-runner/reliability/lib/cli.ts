@@ -45,7 +45,8 @@ export const startCli = (args: readonly string[], options: CliOptions): CliRun =
   // Crash triggers preload the test hook that kills the process at an exact store write.
   const crash =
     options.env.FERRY_TEST_CRASH_AFTER_WRITES !== undefined ||
-    options.env.FERRY_TEST_CRASH_BEFORE !== undefined;
+    options.env.FERRY_TEST_CRASH_BEFORE !== undefined ||
+    options.env.FERRY_TEST_CRASH_AFTER !== undefined;
   const child = spawn(process.execPath, [...(crash ? ['--import', CRASH_PRELOAD] : []), CLI, ...args], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', ...options.env },

@@ -95,6 +95,32 @@ export const buildProgram = (io: CommandIO, setExitCode: (code: number) => void)
     });
 
   program
+    .command('resume')
+    .description(
+      'finish runs whose process died (killed, machine lost), each as itself: check, settle, summary',
+    )
+    .argument('[run]', 'only this run (default: every unfinished run whose process is gone)')
+    .addOption(configOption())
+    .addOption(stateOption())
+    .option('--json', 'print the summaries as JSON on stdout (see docs/cli.md)')
+    .option(
+      '--callback-url <url>',
+      'public URL that vendors call back when a job finishes; starts a listener',
+    )
+    .option('--no-progress', 'plain progress lines even on a terminal')
+    .option('-q, --quiet', 'no progress, errors only')
+    .option('-v, --verbose', 'debug logging')
+    .action(async (run: string | undefined, options: Record<string, unknown>) => {
+      const { progress, ...rest } = options;
+      setExitCode(
+        await syncCommand(
+          { ...rest, resume: run ?? true, ...(progress === false ? { progress: false } : {}) },
+          io,
+        ),
+      );
+    });
+
+  program
     .command('status')
     .description('recent runs, jobs in flight and profile counts; or the report of one run')
     .argument('[run]', 'a run id from the list')

@@ -11,8 +11,8 @@ import type {
 import { type WiredDestination, wireDestination } from '../wiring/destination-context.ts';
 import type { CallbackRegistry } from './callback-server.ts';
 import { createRunEvents, type RunEvent, type RunListener } from './events.ts';
-import { createLeaseKeeper, type LeaseKeeper } from './leases.ts';
-import { type DrivenRun, driveRun, newRunId } from './run.ts';
+import { createLeaseKeeper, LeaseBusyError, type LeaseKeeper } from './leases.ts';
+import { type DrivenRun, driveRun, newRunId, type RunPlan, type SavedLane } from './run.ts';
 import { createInProcessScheduler } from './scheduler/in-process.ts';
 import type { Scheduler, Step } from './scheduler/scheduler.ts';
 import { defaultEngineSettings, type EngineSettings } from './settings.ts';
@@ -61,6 +61,17 @@ export interface Engine {
   readonly destinations: readonly WiredDestination[];
   /** Records the run durably and returns its id; the run goes on in the background. */
   readonly startRun: (request: RunRequest) => Promise<{ readonly runId: string }>;
+  /**
+   * Takes over runs whose process died (still `running`, lease lapsed or process gone) and finishes
+   * each as itself: its jobs checked and settled, its summary written under its id. A run that died
+   * while reading needs its source again (`source`); one that had read it to the end does not.
+   * Returns the ids of the runs taken over: `runId` alone, or every orphaned run.
+   */
+  readonly resumeRuns: (options?: {
+    readonly runId?: string;
+    readonly source?: () => AsyncIterable<SourceItem | readonly SourceItem[]>;
+    readonly signal?: AbortSignal;
+  }) => Promise<string[]>;
   /** The summary once the run ended (polling the store for a run another process drives). */
   readonly waitForRun: (runId: string) => Promise<RunSummary>;
   /** Stops a run this process drives, gracefully: it ends `aborted`, its jobs are checked by the next run. */
@@ -175,20 +186,7 @@ export const openEngine = (options: EngineOptions): Engine => {
       await leases.close();
       throw error;
     }
-    const cancel = new AbortController();
-    const signal =
-      request.signal === undefined ? cancel.signal : AbortSignal.any([request.signal, cancel.signal]);
-    const run = driveRun(
-      {
-        store,
-        scheduler,
-        settings,
-        clock,
-        logger,
-        random: options.random ?? Math.random,
-        callbacks: options.callbacks,
-        events,
-      },
+    drive(
       {
         runId,
         startedAt,
@@ -197,19 +195,100 @@ export const openEngine = (options: EngineOptions): Engine => {
         dryRun,
         full: request.full ?? false,
         force: request.force ?? false,
-        signal,
         leases,
       },
+      request.signal,
     );
-    const entry = { ...run, cancel, leases };
-    driven.set(runId, entry);
+    return { runId };
+  };
+
+  const drive = (plan: Omit<RunPlan, 'signal'>, outer: AbortSignal | undefined): void => {
+    const cancel = new AbortController();
+    const signal = outer === undefined ? cancel.signal : AbortSignal.any([outer, cancel.signal]);
+    const services = {
+      store,
+      scheduler,
+      settings,
+      clock,
+      logger,
+      random: options.random ?? Math.random,
+      callbacks: options.callbacks,
+      events,
+    };
+    const run = driveRun(services, { ...plan, signal });
+    const { runId, leases } = plan;
+    driven.set(runId, { ...run, cancel, leases });
     void run.done
       .catch(() => undefined)
       .finally(async () => {
         await leases.close();
         driven.delete(runId);
       });
-    return { runId };
+  };
+
+  const resumeRuns: Engine['resumeRuns'] = async (request = {}) => {
+    const candidates =
+      request.runId === undefined
+        ? await store.listRuns(1000, { status: 'running' })
+        : [await store.getRun(request.runId)].filter((run) => run !== undefined);
+    if (request.runId !== undefined && candidates.length === 0) throw new RunNotFoundError(request.runId);
+    const taken: string[] = [];
+    for (const record of candidates) {
+      if (driven.has(record.id)) continue;
+      if (record.status !== 'running') {
+        if (request.runId !== undefined)
+          throw new Error(
+            `[ferry] run ${record.id} is ${record.status}, not running: there is nothing to resume`,
+          );
+        continue;
+      }
+      const leases = createLeaseKeeper({ store, ttlMs: settings.lockTtlMs, clock, logger, label: record.id });
+      if ((await leases.claim(runLeaseKey(record.id))) === undefined) {
+        const holder = await leases.holder(runLeaseKey(record.id));
+        await leases.close();
+        if (request.runId !== undefined && holder !== undefined)
+          throw new LeaseBusyError(`run ${record.id}`, holder);
+        continue;
+      }
+      const recorded = (record.options ?? {}) as {
+        destinations?: string[];
+        dryRun?: boolean;
+        full?: boolean;
+        force?: boolean;
+      };
+      const keys = recorded.destinations ?? destinations.map((d) => d.key);
+      const chosen = destinations.filter((d) => keys.includes(d.key));
+      const missing = keys.filter((key) => !destinations.some((d) => d.key === key));
+      const saved = new Map<string, SavedLane>();
+      for (const lane of await store.listLanes(record.id))
+        saved.set(lane.destination, lane.counters as SavedLane);
+      const readDone = keys.every((key) => saved.get(key)?.read !== undefined);
+      if (missing.length > 0 || (!readDone && request.source === undefined)) {
+        await leases.close();
+        throw new Error(
+          missing.length > 0
+            ? `[ferry] run ${record.id} syncs ${missing.join(', ')}, which this config does not define`
+            : `[ferry] run ${record.id} stopped while reading its source: resume it with that source`,
+        );
+      }
+      logger.warn(`[ferry] taking over run ${record.id}, which its process left unfinished`);
+      drive(
+        {
+          runId: record.id,
+          startedAt: record.startedAt,
+          source: readDone ? undefined : request.source?.(),
+          resumed: saved,
+          destinations: chosen,
+          dryRun: recorded.dryRun ?? false,
+          full: recorded.full ?? false,
+          force: recorded.force ?? false,
+          leases,
+        },
+        request.signal,
+      );
+      taken.push(record.id);
+    }
+    return taken;
   };
 
   const waitForRun: Engine['waitForRun'] = async (runId) => {
@@ -238,6 +317,7 @@ export const openEngine = (options: EngineOptions): Engine => {
   return {
     destinations,
     startRun,
+    resumeRuns,
     waitForRun,
     cancelRun: async (runId) => {
       const run = driven.get(runId);

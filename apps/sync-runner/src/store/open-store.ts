@@ -82,11 +82,28 @@ const openPostgres = async (location: string, options: OpenStoreOptions): Promis
   );
 };
 
+/**
+ * Kysely's migration lock is a no-op on SQLite (one connection per process), so two processes
+ * opening a new file at once can race: the loser's migration fails (the table already exists) and
+ * rolls back. The winner's commit makes a second try find nothing left to do.
+ */
+const migrateSqlite = async (db: Kysely<Database>): Promise<void> => {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await migrateToLatest(db as Kysely<unknown>);
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 50));
+    }
+  }
+};
+
 const openSqlite = async (path: string): Promise<StateStore> => {
   const database = openSqliteDatabase(path);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   try {
-    await migrateToLatest(db as Kysely<unknown>);
+    await migrateSqlite(db);
   } catch (error) {
     await db.destroy();
     throw error;

@@ -56,6 +56,8 @@ export interface ProfileStateSummary {
   readonly fingerprint: string | null;
   readonly confirmedFingerprint: string | null;
   readonly attempts: number;
+  /** The run that last planned or settled the profile. */
+  readonly runId: string | null;
 }
 
 export interface NewJob {

@@ -47,7 +47,10 @@ export const spawnCli = (
 ): RunningCli => {
   const started = performance.now();
   // Crash tests preload the hook that kills the process at an exact store write.
-  const crash = env.FERRY_TEST_CRASH_AFTER_WRITES !== undefined || env.FERRY_TEST_CRASH_BEFORE !== undefined;
+  const crash =
+    env.FERRY_TEST_CRASH_AFTER_WRITES !== undefined ||
+    env.FERRY_TEST_CRASH_BEFORE !== undefined ||
+    env.FERRY_TEST_CRASH_AFTER !== undefined;
   const child = spawn(process.execPath, [...(crash ? ['--import', CRASH_PRELOAD] : []), CLI, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...SECRETS_ENV, ...env },

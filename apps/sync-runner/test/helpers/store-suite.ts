@@ -69,6 +69,7 @@ export const describeStateStore = (
         fingerprint: 'f2',
         confirmedFingerprint: null,
         attempts: 0,
+        runId: 'run-1',
       });
       expect(states.get('p3')?.attempts).toBe(2);
       expect(states.has('nobody')).toBe(false);
@@ -169,6 +170,7 @@ export const describeStateStore = (
         fingerprint: 'fb',
         confirmedFingerprint: 'fb',
         attempts: 0,
+        runId: 'run-1',
       });
       expect(states.get('c')).toMatchObject({ status: 'retry_wait', attempts: 2 });
       expect(await store.jobMembers('job-1')).toEqual([]);

@@ -23,6 +23,11 @@ export interface SyncCommandOptions extends StoreOptions {
   readonly callbackListen?: string;
   readonly quiet?: boolean;
   readonly verbose?: boolean;
+  /**
+   * `ferry resume`: instead of a new run, take over the run with this id (or, `true`, every run)
+   * that a dead process left unfinished, and finish it as itself.
+   */
+  readonly resume?: string | true;
   /** Progress bars: default when stderr is a terminal. */
   readonly progress?: boolean;
 }
@@ -35,12 +40,13 @@ const parseListen = (value: string): { host?: string; port: number } => {
   return host === undefined || host === '' ? { port: Number(match[2]) } : { host, port: Number(match[2]) };
 };
 
-/** `ferry sync`: returns the exit code (0 exported, 1 could not run, 2 rejects, 3 unfinished). */
+/** `ferry sync` and `ferry resume`: returns the exit code (0 exported, 1 could not run, 2 rejects, 3 unfinished). */
 export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): Promise<number> => {
   let redact = (text: string): string => text;
   const fail = (error: unknown): number => {
     const message = redact(errorMessage(error));
-    if (options.json === true) io.stdout.write(jsonError('sync', message));
+    if (options.json === true)
+      io.stdout.write(jsonError(options.resume === undefined ? 'sync' : 'resume', message));
     io.stderr.write(`${message}\n`);
     return 1;
   };
@@ -84,33 +90,56 @@ export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): P
       ...(listener === undefined ? {} : { callbacks: listener }),
     });
     redact = configRedactor(loaded, engine.destinations);
-    let summary: RunSummary;
-    try {
-      const { runId } = await engine.startRun({
-        source: readSource(loaded.config.source, { signal: io.signal }),
-        dryRun: options.dryRun ?? false,
-        full: options.full ?? false,
-        force: options.force ?? false,
-        signal: io.signal,
-        runOptions: {
-          config: loaded.path,
-          ...(options.callbackUrl === undefined ? {} : { callbacks: true }),
-        },
-      });
+    const follow = async (runId: string): Promise<RunSummary> => {
       const unsubscribe = engine.subscribe(runId, (event) => {
         if (event.type === 'progress') progress.update(event.progress);
       });
       try {
-        summary = await engine.waitForRun(runId);
+        return await engine.waitForRun(runId);
       } finally {
         unsubscribe();
+      }
+    };
+    const summaries: RunSummary[] = [];
+    try {
+      if (options.resume !== undefined) {
+        // Runs a dead process left: each finished as itself, reading the source again if it must.
+        const taken = await engine.resumeRuns({
+          ...(options.resume === true ? {} : { runId: options.resume }),
+          source: () => readSource(loaded.config.source, { signal: io.signal }),
+          signal: io.signal,
+        });
+        for (const runId of taken) summaries.push(await follow(runId));
+      } else {
+        const { runId } = await engine.startRun({
+          source: readSource(loaded.config.source, { signal: io.signal }),
+          dryRun: options.dryRun ?? false,
+          full: options.full ?? false,
+          force: options.force ?? false,
+          signal: io.signal,
+          runOptions: {
+            config: loaded.path,
+            ...(options.callbackUrl === undefined ? {} : { callbacks: true }),
+          },
+        });
+        summaries.push(await follow(runId));
       }
     } finally {
       await engine.close();
     }
     progress.stop();
+    const command = options.resume === undefined ? 'sync' : 'resume';
+    const exitCode = Math.max(0, ...summaries.map((summary) => summary.exitCode));
+    if (options.resume !== undefined) {
+      if (options.json === true)
+        io.stdout.write(redact(jsonDocument(command, exitCode, { runs: summaries })));
+      else if (summaries.length === 0) io.stdout.write('No unfinished run to resume.\n');
+      else io.stdout.write(redact(summaries.map((summary) => formatSummary(summary)).join('\n')));
+      return exitCode;
+    }
+    const [summary] = summaries as [RunSummary];
     if (options.json === true)
-      io.stdout.write(redact(jsonDocument('sync', summary.exitCode, { ...summary })));
+      io.stdout.write(redact(jsonDocument(command, summary.exitCode, { ...summary })));
     else io.stdout.write(redact(formatSummary(summary)));
     return summary.exitCode;
   } catch (error) {

@@ -46,6 +46,7 @@ export const createJobDriver = (lane: LaneState): JobDriver => {
     job.end();
     lane.notify();
     run.onProgress();
+    run.onJobChanged(lane.key);
   };
 
   const listen = (jobId: string, tokenHash: string): void => {
@@ -81,6 +82,7 @@ export const createJobDriver = (lane: LaneState): JobDriver => {
       listen(jobId, callbackTokenHash);
     await run.scheduler.schedule({ kind: first, id: jobId, group: lane.key }, run.clock.now());
     run.onProgress();
+    run.onJobChanged(lane.key);
     return true;
   };
 

@@ -35,6 +35,11 @@ export interface LaneRun {
   readonly random: () => number;
   readonly signal: AbortSignal;
   readonly dryRun: boolean;
+  /**
+   * The source is read again by a process that took the run over mid-read: profiles this run
+   * already planned (same values) are counted as queued, not planned twice.
+   */
+  readonly rereading: boolean;
   readonly full: boolean;
   readonly force: boolean;
   readonly callbacks: CallbackRegistry | undefined;
@@ -42,6 +47,8 @@ export interface LaneRun {
   readonly leases: LeaseKeeper;
   readonly newJobId: () => string;
   readonly onProgress: () => void;
+  /** A job started or left this process: the run saves the lane's counters for a takeover. */
+  readonly onJobChanged: (destination: string) => void;
 }
 
 /** A job this process drives (holds a slot and the job's lease). Its state lives in the store. */
@@ -99,10 +106,19 @@ export interface LaneState {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-export const createLaneState = (destination: WiredDestination, run: LaneRun): LaneState => {
+export const createLaneState = (
+  destination: WiredDestination,
+  run: LaneRun,
+  initial?: Partial<DestinationCounters>,
+): LaneState => {
   const { key, plugin } = destination;
   const settings: EngineSettings = { ...run.settings, ...destination.settings };
-  const counters = newDestinationCounters(key, plugin.name);
+  // A run resumed by another process carries on from the counters the first one saved.
+  const counters: DestinationCounters = {
+    ...newDestinationCounters(key, plugin.name),
+    ...initial,
+    jobsInFlight: 0,
+  };
   const controller = new AbortController();
   const signal = AbortSignal.any([run.signal, controller.signal]);
   const prefix = `[ferry] [${key}]`;

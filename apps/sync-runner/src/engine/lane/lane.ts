@@ -52,9 +52,9 @@ export const laneLeaseKey = (destination: string): string => `lane:${destination
 export const createDestinationLane = (
   destination: WiredDestination,
   run: LaneRun,
-  options: { readonly maxWaitMs: number },
+  options: { readonly maxWaitMs: number; readonly initial?: Partial<DestinationCounters> },
 ): DestinationLane => {
-  const lane = createLaneState(destination, run);
+  const lane = createLaneState(destination, run, options.initial);
   const { key, counters } = lane;
   const { store, clock, logger } = run;
   const leaseKey = laneLeaseKey(key);

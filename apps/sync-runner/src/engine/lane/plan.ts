@@ -183,6 +183,10 @@ export const createPlanner = (lane: LaneState, jobs: JobDriver, fence: () => Fen
     const changes: ProfileChange[] = [];
     for (const { item, fields, identity, lists, print } of mapped) {
       const state = states.get(item.id);
+      if (run.rereading && state?.runId === runId && state.fingerprint === print) {
+        counters.queued += 1;
+        continue;
+      }
       if (!needsSend(state, print, run.full)) {
         if (state?.status === 'rejected') counters.stillRejected += 1;
         else counters.unchanged += 1;

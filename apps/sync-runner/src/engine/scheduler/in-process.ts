@@ -46,7 +46,16 @@ export const createInProcessScheduler = (options: { readonly clock?: Clock } = {
     const { step } = entry;
     const key = keyOf(step.kind, step.id);
     busy.set(step.group, (busy.get(step.group) ?? 0) + 1);
-    const task = (async () => {
+    // Marked running before the handler starts: a handler that schedules its own step again
+    // synchronously must queue it behind itself, not start it beside itself.
+    let ended!: () => void;
+    running.set(
+      key,
+      new Promise<void>((resolve) => {
+        ended = resolve;
+      }),
+    );
+    void (async () => {
       try {
         await started!.handler(step);
       } catch (error) {
@@ -54,6 +63,7 @@ export const createInProcessScheduler = (options: { readonly clock?: Clock } = {
       }
     })().finally(() => {
       running.delete(key);
+      ended();
       busy.set(step.group, (busy.get(step.group) ?? 1) - 1);
       const next = again.get(key);
       if (next !== undefined) {
@@ -62,7 +72,6 @@ export const createInProcessScheduler = (options: { readonly clock?: Clock } = {
       }
       drain();
     });
-    running.set(key, task);
   };
 
   const due = (entry: Entry): void => {

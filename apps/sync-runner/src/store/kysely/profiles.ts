@@ -12,11 +12,11 @@ export const kyselyProfiles = (db: Kysely<Database>, bulk: BulkSql): ProfilesSto
   getProfileStates: async (destination, profileIds) => {
     const states = new Map<string, ProfileStateSummary>();
     for (const part of chunk(profileIds, ROWS_PER_STATEMENT)) {
-      const text = `SELECT profile_id, status, fingerprint, confirmed_fingerprint, attempts FROM profile_state WHERE destination = ${bulk.placeholder(1)} AND profile_id IN ${bulk.inList(part.length, 1)}`;
+      const text = `SELECT profile_id, status, fingerprint, confirmed_fingerprint, attempts, run_id FROM profile_state WHERE destination = ${bulk.placeholder(1)} AND profile_id IN ${bulk.inList(part.length, 1)}`;
       const { rows } = await bulk.run<
         Pick<
           ProfileStateTable,
-          'profile_id' | 'status' | 'fingerprint' | 'confirmed_fingerprint' | 'attempts'
+          'profile_id' | 'status' | 'fingerprint' | 'confirmed_fingerprint' | 'attempts' | 'run_id'
         >
       >(db, text, [destination, ...part]);
       for (const row of rows) {
@@ -25,6 +25,7 @@ export const kyselyProfiles = (db: Kysely<Database>, bulk: BulkSql): ProfilesSto
           fingerprint: row.fingerprint,
           confirmedFingerprint: row.confirmed_fingerprint,
           attempts: num(row.attempts),
+          runId: row.run_id,
         });
       }
     }
