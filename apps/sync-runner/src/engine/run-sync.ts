@@ -13,30 +13,20 @@ import type { SyncRequest } from './types.ts';
  * is in the summary and its exit code.
  */
 export const runSync = async (request: SyncRequest): Promise<RunSummary> => {
-  const engine = openEngine({
-    store: request.store,
-    destinations: request.destinations,
-    ...(request.settings === undefined ? {} : { settings: request.settings }),
-    ...(request.clock === undefined ? {} : { clock: request.clock }),
-    ...(request.logger === undefined ? {} : { logger: request.logger }),
-    ...(request.random === undefined ? {} : { random: request.random }),
-    ...(request.callbacks === undefined ? {} : { callbacks: request.callbacks }),
-  });
+  const { source, dryRun, full, force, signal, runOptions, onProgress, ...engineOptions } = request;
+  const engine = openEngine(engineOptions);
   try {
     const { runId } = await engine.startRun({
-      source: request.source,
-      ...(request.dryRun === undefined ? {} : { dryRun: request.dryRun }),
-      ...(request.full === undefined ? {} : { full: request.full }),
-      ...(request.force === undefined ? {} : { force: request.force }),
-      ...(request.signal === undefined ? {} : { signal: request.signal }),
-      ...(request.runOptions === undefined ? {} : { runOptions: request.runOptions }),
+      source,
+      ...(dryRun === undefined ? {} : { dryRun }),
+      ...(full === undefined ? {} : { full }),
+      ...(force === undefined ? {} : { force }),
+      ...(signal === undefined ? {} : { signal }),
+      ...(runOptions === undefined ? {} : { runOptions }),
     });
-    const stop =
-      request.onProgress === undefined
-        ? () => undefined
-        : engine.subscribe(runId, (event) => {
-            if (event.type === 'progress') request.onProgress?.(event.progress);
-          });
+    const stop = engine.subscribe(runId, (event) => {
+      if (event.type === 'progress') onProgress?.(event.progress);
+    });
     try {
       return await engine.waitForRun(runId);
     } finally {

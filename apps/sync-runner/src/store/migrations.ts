@@ -7,6 +7,16 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely/migrati
  * same migrations run on SQLite and PostgreSQL. Never edit a released migration: add the next one.
  */
 
+/** 0001's single global lock, replaced by leases in 0002 (and restored by its `down`). */
+const createLocksTable = (db: Kysely<unknown>) =>
+  db.schema
+    .createTable('locks')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('owner', 'text', (c) => c.notNull())
+    .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+    .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+    .execute();
+
 const initial: Migration = {
   up: async (db: Kysely<unknown>) => {
     await db.schema
@@ -20,13 +30,7 @@ const initial: Migration = {
       .addColumn('error', 'text')
       .execute();
 
-    await db.schema
-      .createTable('locks')
-      .addColumn('name', 'text', (c) => c.primaryKey())
-      .addColumn('owner', 'text', (c) => c.notNull())
-      .addColumn('acquired_at', 'bigint', (c) => c.notNull())
-      .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
-      .execute();
+    await createLocksTable(db);
 
     await db.schema
       .createTable('run_seen')
@@ -145,13 +149,7 @@ const leases: Migration = {
     await db.schema.dropIndex('runs_status').ifExists().execute();
     await db.schema.dropTable('run_lanes').ifExists().execute();
     await db.schema.dropTable('leases').ifExists().execute();
-    await db.schema
-      .createTable('locks')
-      .addColumn('name', 'text', (c) => c.primaryKey())
-      .addColumn('owner', 'text', (c) => c.notNull())
-      .addColumn('acquired_at', 'bigint', (c) => c.notNull())
-      .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
-      .execute();
+    await createLocksTable(db);
   },
 };
 

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
 import type { BulkSql } from '../bulk-sql.ts';
 import { decodeChange } from '../change-codec.ts';
 import type { Database, ProfileStateTable } from '../schema.ts';
@@ -7,6 +6,26 @@ import type { PlannedMember, ProfileStateSummary, ProfilesStore } from '../state
 import { chunk, fenced, num, RETRY_WAIT, ROWS_PER_STATEMENT, rowsPerStatement } from './shared.ts';
 
 /* Where each profile stands at each destination: the diff's input, retries, mirror candidates. */
+
+/**
+ * Mirror candidates: confirmed profiles that run `runId` did not read, and that are not already on
+ * their way out (a delete in a job).
+ */
+const absentFrom =
+  (runId: string) =>
+  (eb: ExpressionBuilder<Database, 'profile_state'>): Expression<SqlBool> =>
+    eb.and([
+      eb.not(eb.and([eb('status', '=', 'pending'), eb('op', '=', 'delete')])),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('run_seen')
+            .select(sql<number>`1`.as('one'))
+            .where('run_seen.run_id', '=', runId)
+            .whereRef('run_seen.profile_id', '=', 'profile_state.profile_id'),
+        ),
+      ),
+    ]);
 
 export const kyselyProfiles = (db: Kysely<Database>, bulk: BulkSql): ProfilesStore => ({
   getProfileStates: async (destination, profileIds) => {
@@ -139,17 +158,7 @@ export const kyselyProfiles = (db: Kysely<Database>, bulk: BulkSql): ProfilesSto
     const confirmed = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
     if (runId === undefined) return { confirmed: num(confirmed?.n ?? 0), unseen: 0 };
     const unseen = await base
-      .where((eb) => eb.not(eb.and([eb('status', '=', 'pending'), eb('op', '=', 'delete')])))
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('run_seen')
-              .select(sql<number>`1`.as('one'))
-              .where('run_seen.run_id', '=', runId)
-              .whereRef('run_seen.profile_id', '=', 'profile_state.profile_id'),
-          ),
-        ),
-      )
+      .where(absentFrom(runId))
       .select((eb) => eb.fn.countAll().as('n'))
       .executeTakeFirst();
     return { confirmed: num(confirmed?.n ?? 0), unseen: num(unseen?.n ?? 0) };
@@ -160,17 +169,7 @@ export const kyselyProfiles = (db: Kysely<Database>, bulk: BulkSql): ProfilesSto
       .select(['profile_id', 'identity'])
       .where('destination', '=', destination)
       .where('confirmed_fingerprint', 'is not', null)
-      .where((eb) => eb.not(eb.and([eb('status', '=', 'pending'), eb('op', '=', 'delete')])))
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('run_seen')
-              .select(sql<number>`1`.as('one'))
-              .where('run_seen.run_id', '=', runId)
-              .whereRef('run_seen.profile_id', '=', 'profile_state.profile_id'),
-          ),
-        ),
-      );
+      .where(absentFrom(runId));
     if (afterProfileId !== undefined) query = query.where('profile_id', '>', afterProfileId);
     const rows = await query.orderBy('profile_id').limit(limit).execute();
     return rows.map((row) => ({ profileId: row.profile_id, identity: row.identity }));
