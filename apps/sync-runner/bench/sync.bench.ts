@@ -284,6 +284,9 @@ let usageSeq = 0;
 /** Runs `node <args>` with the usage hook preloaded; wall time is from spawn to exit. */
 const runNode = (args: readonly string[], env: Record<string, string> = {}): Promise<ChildRun> => {
   usageSeq += 1;
+  // The first measurement (start-up) runs before any profile file exists: on a fresh clone the
+  // git-ignored folder is not there yet.
+  mkdirSync(BENCH_DATA_DIR, { recursive: true });
   const usageFile = join(BENCH_DATA_DIR, `.usage-${process.pid}-${usageSeq}.json`);
   rmSync(usageFile, { force: true });
   return new Promise((resolve, reject) => {

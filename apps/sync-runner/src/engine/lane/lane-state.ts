@@ -93,8 +93,10 @@ export interface LaneState {
   readonly stopped: () => boolean;
   readonly throwIfStopped: () => void;
   readonly fail: (cause: unknown) => void;
-  /** Called when the lane stops taking work (fail, stall): the packer's input closes. */
+  /** Called when the lane stops (fail, abort): planning ends and its jobs are dropped here. */
   readonly onStop: (listener: () => void) => void;
+  /** Called when a job was left at its deadline: planning ends, the jobs in flight go on. */
+  readonly onStall: (listener: () => void) => void;
   readonly policy: () => OutcomePolicy;
   readonly countOutcomes: (outcomes: readonly SettledOutcome[]) => void;
   /** Wakes whoever waits for a job slot or for jobs to end. */
@@ -126,6 +128,7 @@ export const createLaneState = (
   let error: string | undefined = destination.ok ? undefined : destination.error;
   let stalled = false;
   const stopListeners: (() => void)[] = [];
+  const stallListeners: (() => void)[] = [];
 
   let waiters: (() => void)[] = [];
   const notify = (): void => {
@@ -166,7 +169,8 @@ export const createLaneState = (
     stalled: () => stalled,
     stall: () => {
       stalled = true;
-      stop();
+      for (const listener of stallListeners.splice(0)) listener();
+      notify();
     },
     stopped,
     throwIfStopped: () => {
@@ -184,8 +188,12 @@ export const createLaneState = (
       stop();
     },
     onStop: (listener) => {
-      if (stopped() || stalled) listener();
+      if (stopped()) listener();
       else stopListeners.push(listener);
+    },
+    onStall: (listener) => {
+      if (stalled) listener();
+      else stallListeners.push(listener);
     },
     policy: () => ({ settings, now: run.clock.now(), random: run.random }),
     countOutcomes: (outcomes) => {

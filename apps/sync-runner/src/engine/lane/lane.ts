@@ -70,6 +70,9 @@ export const createDestinationLane = (
     channel.abort();
     jobs.stopAll();
   });
+  // A job left at its deadline still holds a slot at the vendor: plan nothing more, but keep
+  // checking the other jobs in flight.
+  lane.onStall(() => channel.abort());
 
   const claimDestination = async (): Promise<void> => {
     const started = clock.now();
