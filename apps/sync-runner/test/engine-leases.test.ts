@@ -86,6 +86,40 @@ describe('engine leases and the library face', () => {
     expect(heldNames(fixture.held())).toEqual(expectedNames(list));
   });
 
+  it('keeps checking the other jobs in flight when one is left for the next run', async () => {
+    fixture = memoryFixture({
+      limits: { maxProfilesPerJob: 10, maxJobsInFlight: 2 },
+      processing: { perJobMs: 200 },
+    });
+    store = await fixture.open();
+    const base = fixture.destination().plugin;
+    let first: unknown;
+    const plugin: Destination = {
+      ...base,
+      exportProfiles: async (ctx, batch) => {
+        const result = await base.exportProfiles(ctx, batch);
+        first ??= result.job;
+        return result;
+      },
+      // The first job's checks keep failing with an error that is neither transient nor a rate
+      // limit: after maxCheckErrors it is left for the next run, and nothing more is planned.
+      checkStatus: async (ctx, job, members) => {
+        if (job === first || JSON.stringify(job) === JSON.stringify(first))
+          throw new Error('status page broken');
+        return base.checkStatus(ctx, job, members);
+      },
+    };
+    const summary = await runSync(
+      fixture.request(store, recordsOf(people(20)), {
+        destination: { plugin },
+        settings: { maxCheckErrors: 3, maxCheckIntervalMs: 10 },
+      }),
+    );
+    // The second job, still at the vendor when the first was left, was checked to the end.
+    expect(summary.exitCode).toBe(3);
+    expect(summary.destinations[0]).toMatchObject({ exported: 10, pending: 10, jobsSettled: 1 });
+  });
+
   it('startRun returns once the run is recorded; waitForRun, events and read models follow it', async () => {
     fixture = memoryFixture({ processing: { perJobMs: 60 } });
     store = await fixture.open();
