@@ -27,6 +27,9 @@ export interface RunEvents {
 
 const isEnd = (event: RunEvent): boolean => event.type === 'finished' || event.type === 'failed';
 
+/** Ended runs remembered for late `stream` and `ended` callers; older ones are read from the store. */
+const ENDS_KEPT = 1000;
+
 export const createRunEvents = (): RunEvents => {
   const listeners = new Map<string, Set<RunListener>>();
   const ends = new Map<string, RunEvent>();
@@ -46,7 +49,11 @@ export const createRunEvents = (): RunEvents => {
 
   return {
     emit: (event) => {
-      if (isEnd(event)) ends.set(event.runId, event);
+      if (isEnd(event)) {
+        ends.set(event.runId, event);
+        // A long-lived engine (the service) must not keep every run it ever drove.
+        if (ends.size > ENDS_KEPT) ends.delete(ends.keys().next().value!);
+      }
       for (const listener of [...(listeners.get(event.runId) ?? [])]) listener(event);
     },
     subscribe,
