@@ -117,6 +117,21 @@ export const createVendorServer = (input: {
     if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
   };
 
+  // A DELETE without a body is not parsed, whatever its Content-Type: `@sendgrid/client` sends
+  // `application/json` on every call, and both vendors accept such a DELETE, while fastify refuses
+  // an empty JSON body. Only DELETE: an empty body where one is expected is still the vendor's 400.
+  app.addHook('onRequest', async (request) => {
+    const headers = request.raw.headers;
+    if (
+      request.method === 'DELETE' &&
+      headers['content-type'] !== undefined &&
+      headers['transfer-encoding'] === undefined &&
+      (headers['content-length'] === undefined || headers['content-length'] === '0')
+    ) {
+      delete headers['content-type'];
+    }
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     request.ferryStart = performance.now();
     const endpoint = request.routeOptions.config.endpoint;
