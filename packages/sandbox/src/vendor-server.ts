@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   createFaultInjector,
@@ -203,6 +204,40 @@ export const createVendorServer = (input: {
     close: () => app.close(),
   };
 };
+
+/** How much of a refused body is read before answering anyway (the socket is closed then). */
+const MAX_DRAIN_BYTES = 1024 ** 3;
+
+/**
+ * Reads a request body to its end, discarding it, so that an error can be answered after it: a
+ * reply sent while the client is still writing closes the socket under it, and the client sees
+ * EPIPE or a reset (a transient error it retries) instead of the status. Fastify refuses an
+ * oversized body before reading it (Content-Length) or partway (chunked).
+ */
+export const drainBody = (raw: IncomingMessage, maxBytes = MAX_DRAIN_BYTES): Promise<void> =>
+  new Promise((resolve) => {
+    if (raw.readableEnded || raw.destroyed) {
+      resolve();
+      return;
+    }
+    let seen = 0;
+    const done = (): void => {
+      raw.off('data', onData);
+      raw.off('end', done);
+      raw.off('error', done);
+      raw.off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('error', done);
+    raw.once('close', done);
+    raw.resume();
+  });
 
 /**
  * When a job of `records` rows queued at `queuedAtMs` finishes, given the processing settings.

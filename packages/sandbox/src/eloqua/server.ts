@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   type CommonOptions,
   createVendorServer,
+  drainBody,
   type FaultReplies,
   type VendorServer,
 } from '../vendor-server.ts';
@@ -145,9 +146,12 @@ export const createEloquaServer = (options: EloquaOptions & CommonOptions = {}):
   const { app } = server;
 
   app.setNotFoundHandler((_request, reply) => sendNotFound(reply));
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    // Oversized non-upload bodies get what oversized uploads get (A.4).
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendNotFound(reply);
+  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    // Oversized non-upload bodies get what oversized uploads get (A.4), once read (drainBody).
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await drainBody(request.raw);
+      return sendNotFound(reply);
+    }
     // Malformed JSON, missing or unsupported Content-Type: Oracle lists only 400 parse errors (A.5).
     if (error.statusCode !== undefined && error.statusCode < 500) return sendText(reply, 400, REASON.parse);
     request.log.error(error);

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   type CommonOptions,
   createVendorServer,
+  drainBody,
   type FaultReplies,
   type VendorServer,
 } from '../vendor-server.ts';
@@ -46,7 +47,7 @@ export interface SendgridOptions {
    * (default 1000 requests per 60 s per endpoint); `false` turns both off.
    */
   readonly rateLimit?: RateLimitOptions | false;
-  /** Lower the vendor's size limits (defaults: 30,000 contacts / 6 MiB per PUT, 1,000,000 rows / 5 GiB per import). */
+  /** Lower the vendor's size limits (defaults: 30,000 contacts / 6,000,000 bytes per PUT, 1,000,000 rows / 5 GiB per import). */
   readonly limits?: Partial<SendgridLimits>;
 }
 
@@ -171,26 +172,30 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
     return sendError(reply, 404, `no route for ${request.method} ${request.url.split('?')[0]}`, null);
   });
 
-  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      // The vendor documents the 6 MB cap but not the status; 413 as for Mail Send (UNVERIFIED).
-      const length = request.headers['content-length'];
-      return sendError(
-        reply,
-        413,
-        `request body too large: ${length === undefined ? 'more than' : `${length} bytes; the limit is`} ${limits.maxRequestBytes} bytes`,
-        '',
-      );
-    }
-    if (status >= 400 && status < 500) {
-      const message =
-        error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'invalid JSON in request body' : error.message;
-      return sendError(reply, status, message, '');
-    }
-    request.log.error(error);
-    return reply.code(500).send(errorBody({ message: 'internal server error' }));
-  });
+  app.setErrorHandler(
+    async (error: { statusCode?: number; code?: string; message: string }, request, reply) => {
+      const status = error.statusCode ?? 500;
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        // The vendor documents the 6 MB cap but not the status; 413 as for Mail Send (UNVERIFIED).
+        // Answered once the body is read, so that the client sees it.
+        await drainBody(request.raw);
+        const length = request.headers['content-length'];
+        return sendError(
+          reply,
+          413,
+          `request body too large: ${length === undefined ? 'more than' : `${length} bytes; the limit is`} ${limits.maxRequestBytes} bytes`,
+          '',
+        );
+      }
+      if (status >= 400 && status < 500) {
+        const message =
+          error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'invalid JSON in request body' : error.message;
+        return sendError(reply, status, message, '');
+      }
+      request.log.error(error);
+      return reply.code(500).send(errorBody({ message: 'internal server error' }));
+    },
+  );
 
   registerContactRoutes(app, ctx);
   resetImports = registerImportRoutes(app, ctx).reset;
