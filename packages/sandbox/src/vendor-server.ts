@@ -24,6 +24,11 @@ export interface CommonOptions {
   readonly recordsPerSecond?: number;
   /** Log each request to stdout (CLI use). */
   readonly logRequests?: boolean;
+  /**
+   * Also send `Retry-After` on 429s (default false). Neither vendor documents it (SendGrid sends
+   * `X-RateLimit-*`, Oracle nothing), so by default a client that relies on it alone fails here first.
+   */
+  readonly retryAfterHeader?: boolean;
 }
 
 /** One line of the request log, for tests that count calls or look at what was sent. */

@@ -75,6 +75,12 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
   const jobs = createJobQueue({ timing: options, store, lists });
   let resetImports = (): void => {};
 
+  /** SendGrid's 429: the documented body and X-RateLimit-* (set by the caller); Retry-After if asked. */
+  const tooManyRequests = (reply: FastifyReply, retryAfterSeconds: number): FastifyReply => {
+    if (options.retryAfterHeader === true) reply.header('retry-after', Math.ceil(retryAfterSeconds));
+    return reply.code(429).send(TOO_MANY_REQUESTS);
+  };
+
   const faultReplies: FaultReplies = {
     rateLimit: (reply, retryAfterSeconds) => {
       const endpoint = reply.request.routeOptions.config.endpoint ?? 'other';
@@ -86,10 +92,11 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
         allowed: false,
         limit,
         remaining: 0,
-        resetEpochSeconds: Math.ceil(Date.now() / 1000) + retryAfterSeconds,
+        // Whole epoch seconds, as SendGrid sends them: the first second at or after the wait.
+        resetEpochSeconds: Math.ceil((Date.now() + retryAfterSeconds * 1000) / 1000),
         retryAfterSeconds,
       });
-      return reply.code(429).header('retry-after', retryAfterSeconds).send(TOO_MANY_REQUESTS);
+      return tooManyRequests(reply, retryAfterSeconds);
     },
     serverError: (reply, status) => {
       const endpoint = reply.request.routeOptions.config.endpoint ?? 'other';
@@ -140,9 +147,7 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
     if (rateLimit === undefined) return;
     const verdict = rateLimit.take(endpoint, Date.now());
     verdicts.set(request, verdict);
-    if (!verdict.allowed) {
-      return reply.code(429).header('retry-after', verdict.retryAfterSeconds).send(TOO_MANY_REQUESTS);
-    }
+    if (!verdict.allowed) return tooManyRequests(reply, verdict.retryAfterSeconds);
   });
 
   // Jobs whose time has come are applied before any handler reads state (lazy settle).
