@@ -1,4 +1,4 @@
-import type { ExportResult, ProfileBatch, ProfileOutcome } from '@ferry/core';
+import { type ExportResult, PermanentError, type ProfileBatch, type ProfileOutcome } from '@ferry/core';
 import type { SendgridContext } from './client.ts';
 import {
   batchChanged,
@@ -380,12 +380,14 @@ export const exportBatch = async (ctx: SendgridContext, batch: ProfileBatch): Pr
     // Past the budget: JSON bodies (`json` may split a group, and so may one that clears), and the
     // groups planned as deferred (`csv` and `auto` make one job per group and put the groups that
     // clear last, so a CSV import always has room here).
+    if (unit.path === 'csv') {
+      // Its profiles are not listed here, so deferring it would lose them: refused, as a bug.
+      throw new PermanentError(ctx.destination, 'a CSV import did not fit the job handle (a bug)', {
+        code: 'plan_error',
+      });
+    }
     const profileIds =
-      unit.path === 'deferred'
-        ? unit.profileIds
-        : unit.path === 'json'
-          ? unit.entries.flatMap((entry) => entry.profileIds)
-          : [];
+      unit.path === 'deferred' ? unit.profileIds : unit.entries.flatMap((entry) => entry.profileIds);
     for (const id of profileIds) rejected.push(deferred(id));
   }
   const deleteCapacity = room * ctx.options.deleteIdsPerRequest;

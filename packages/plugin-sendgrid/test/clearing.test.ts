@@ -1,5 +1,5 @@
 import { createContext, type ProfileChange } from '@ferry/core';
-import { settleJob } from '@ferry/core/testing';
+import { membersOf, settleJob } from '@ferry/core/testing';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { sendgrid } from '../src/index.ts';
 import { SANDBOX_KEY, type SandboxContact, startSendgridSandbox } from './sandbox-support.ts';
@@ -70,6 +70,41 @@ describe.each(paths)('a cleared value ends cleared: %s', (_name, options) => {
       first_name: 'y',
       custom_fields: { notes: 'x' },
     });
+  });
+});
+
+describe('contacts that clear are sent after the CSV import', () => {
+  it('so that a handle full of JSON bodies defers them, never the import', async () => {
+    // One contact per JSON body: 85 that clear and 1 that does not make 1 import + 85 bodies, more
+    // SendGrid jobs than a handle holds (80). The one for the import comes last in the batch.
+    const ctx = contextFor({ submission: 'csv', json: { maxProfilesPerJob: 1 } });
+    const size = 86;
+    await settleJob(
+      sendgrid,
+      ctx,
+      Array.from({ length: size }, (_, n) => upsert(n, FILLED)),
+    );
+    const second = Array.from({ length: size }, (_, n) =>
+      n === size - 1
+        ? upsert(n, { ...FILLED, first_name: 'kept' })
+        : upsert(n, { ...FILLED, first_name: null }),
+    );
+    const { job, rejected } = await sendgrid.exportProfiles(ctx, second);
+    // 80 jobs: the import, then 79 bodies; the last 6 that clear are deferred, never the import.
+    expect(rejected.map((outcome) => [outcome.profileId, outcome.status, outcome.code])).toEqual(
+      Array.from({ length: 6 }, (_, k) => [`p${79 + k}`, 'retryable', 'deferred']),
+    );
+    if (job === null) throw new Error('expected a job');
+    expect(await sendgrid.checkStatus(ctx, job, membersOf(second, rejected))).toMatchObject({
+      state: 'completed',
+      outcomes: [],
+    });
+    const settled = await settleJob(sendgrid, ctx, second.slice(79, 85));
+    expect(settled.rejected).toEqual([]);
+    expect((await sandbox.contact(`user${size - 1}@example.com`))?.first_name).toBe('kept');
+    for (const n of [0, 78, 79, 84]) {
+      expect((await sandbox.contact(`user${n}@example.com`))?.first_name ?? '').toBe('');
+    }
   });
 });
 
