@@ -70,6 +70,12 @@ export interface UpsertGroup {
   readonly json: Map<number, HeldContact> | undefined;
   /** Σ `csvCellBytes` of its contacts (uncompressed CSV only: the upload's size is announced first). */
   readonly cellBytes: number;
+  /**
+   * Its contacts clear a field (`ContactResult.clears`), which only JSON does: with `csv` and `auto`
+   * they form groups of their own, sent as JSON whatever their size, after the other groups (so each
+   * of those, one SendGrid job, still fits the handle; see submit.ts).
+   */
+  readonly clears: boolean;
 }
 
 export interface Collapsed {
@@ -89,7 +95,7 @@ export interface Collapsed {
   readonly shared: boolean;
   /** Per index of a valid change: its group's id, or `DELETE_GROUP`. */
   readonly groupOf: Int32Array;
-  /** In order of their first sent change, as the calls are made. */
+  /** In order of their first sent change (those that clear last), as the calls are made. */
   readonly groups: readonly UpsertGroup[];
   /** E-mails deleted. */
   readonly deletes: number;
@@ -177,12 +183,14 @@ interface FieldNames {
 /** What one reading keeps per group of upserts. */
 interface Gathering {
   readonly listIds: readonly string[];
+  readonly clears: boolean;
   readonly json: Map<number, HeldContact> | undefined;
 }
 
 interface Tally {
   readonly id: number;
   readonly listIds: readonly string[];
+  readonly clears: boolean;
   count: number;
   readonly shapes: Set<number>;
   cellBytes: number;
@@ -232,13 +240,19 @@ const reading = (ctx: SendgridContext, length: number, resolver: CustomFieldReso
     })();
   };
 
-  const groupFor = (change: UpsertChange): number => {
+  const groupFor = (change: UpsertChange, clearing: boolean): number => {
     const own = ownListIds(change, ctx.options);
-    const groupKey = own.join(',');
+    // JSON clears anyway: one group per lists there, as few requests as can be.
+    const clears = clearing && submission !== 'json';
+    const groupKey = clears ? `${own.join(',')}|clears` : own.join(',');
     const known = groupIds.get(groupKey);
     if (known !== undefined) return known;
     groupIds.set(groupKey, gatherings.length);
-    gatherings.push({ listIds: [...ctx.options.listIds, ...own], json: keepJson ? new Map() : undefined });
+    gatherings.push({
+      listIds: [...ctx.options.listIds, ...own],
+      clears,
+      json: keepJson ? new Map() : undefined,
+    });
     return gatherings.length - 1;
   };
 
@@ -264,20 +278,20 @@ const reading = (ctx: SendgridContext, length: number, resolver: CustomFieldReso
       rejected.push(rejectedOutcome(change.profileId, issue.code, issue.message, issue.field));
       return;
     }
-    const group = change.kind === 'upsert' ? groupFor(change) : DELETE_GROUP;
-    const gathering = gatherings[group];
     // The contact is built when its JSON or size is kept; else only checked (the second reading
     // builds the ones sent).
     const built =
       change.kind !== 'upsert'
         ? undefined
-        : gathering?.json !== undefined || cellBytes !== undefined
+        : keepJson || cellBytes !== undefined
           ? toContact(change, lookup)
           : checkContact(change, lookup);
     if (built !== undefined && !built.ok) {
       rejected.push(rejectedOutcome(change.profileId, built.code, built.message, built.field));
       return;
     }
+    const group = change.kind === 'upsert' ? groupFor(change, built?.clears === true) : DELETE_GROUP;
+    const gathering = gatherings[group];
     const key = emailKey(change.identity);
     const before = sent.get(key);
     if (before !== undefined) {
@@ -326,7 +340,15 @@ const reading = (ctx: SendgridContext, length: number, resolver: CustomFieldReso
       if (((flags[at] as number) & REMOVES) !== 0) removals = true;
       let tally = tallies[id];
       if (tally === undefined) {
-        tally = { id, listIds: gatherings[id]?.listIds ?? [], count: 0, shapes: new Set(), cellBytes: 0 };
+        const gathering = gatherings[id];
+        tally = {
+          id,
+          listIds: gathering?.listIds ?? [],
+          clears: gathering?.clears === true,
+          count: 0,
+          shapes: new Set(),
+          cellBytes: 0,
+        };
         tallies[id] = tally;
         ordered.push(tally);
       }
@@ -334,7 +356,9 @@ const reading = (ctx: SendgridContext, length: number, resolver: CustomFieldReso
       if (shapeOf !== undefined) tally.shapes.add(shapeOf[at] as number);
       if (cellBytes !== undefined) tally.cellBytes += cellBytes[at] as number;
     }
-    const groups = ordered.map(({ shapes: used, ...tally }): UpsertGroup => {
+    // Groups that clear go last (see `UpsertGroup.clears`); the others keep their order.
+    const sorted = [...ordered.filter((tally) => !tally.clears), ...ordered.filter((tally) => tally.clears)];
+    const groups = sorted.map(({ shapes: used, ...tally }): UpsertGroup => {
       const columnSet = new Set<string>();
       for (const shape of used) for (const column of shapes[shape] ?? []) columnSet.add(column);
       columnSet.delete('email');

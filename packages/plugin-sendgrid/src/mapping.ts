@@ -250,7 +250,12 @@ export type WireContact = Record<string, unknown> & {
 };
 
 export type ContactResult =
-  | { readonly ok: true; readonly contact: WireContact }
+  | {
+      readonly ok: true;
+      readonly contact: WireContact;
+      /** Whether it clears a field (`""` or `[]` sent): a CSV import cannot, see `clearsValue`. */
+      readonly clears: boolean;
+    }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly field?: string };
 
 type ContactProblem = Extract<ContactResult, { ok: false }>;
@@ -263,7 +268,7 @@ const encodeFields = (
   change: UpsertChange,
   lookup: CustomFieldLookup | undefined,
   encoding: Encoding,
-  put: (target: FieldTarget, encoded: string | number | readonly string[]) => void,
+  put: (target: FieldTarget, encoded: string | number | readonly string[], clears: boolean) => void,
 ): ContactProblem | undefined => {
   const strict = encoding !== 'measure';
   for (const [name, value] of Object.entries(change.fields)) {
@@ -301,10 +306,20 @@ const encodeFields = (
     if (typeof encoded === 'object' && 'problem' in encoded) {
       return { ok: false, code: encoded.code, field: name, message: encoded.problem };
     }
-    put(target, encoded);
+    put(target, encoded, clearsValue(value, encoded));
   }
   return undefined;
 };
+
+/**
+ * Whether a value sent clears its field: empty text or an empty list, from `null` or empty text
+ * (`check` encodes valid numbers and dates as `''` too, hence the value's type). In JSON that clears
+ * the field; in a CSV import it is an empty cell, which leaves the field as it is (SendGrid documents
+ * nothing else, and the sandbox models it so), so contacts that clear go as JSON (submit.ts).
+ */
+const clearsValue = (value: FieldValue, encoded: string | number | readonly string[]): boolean =>
+  (value === null || typeof value === 'string') &&
+  (encoded === '' || (Array.isArray(encoded) && encoded.length === 0));
 
 /**
  * Builds (and, with a lookup, validates) the wire contact of an upsert. Without `lookup` it is the
@@ -313,11 +328,13 @@ const encodeFields = (
 export const toContact = (change: UpsertChange, lookup?: CustomFieldLookup): ContactResult => {
   const contact: WireContact = { email: change.identity };
   let custom: Record<string, unknown> | undefined;
+  let clears = false;
   const problem = encodeFields(
     change,
     lookup,
     lookup === undefined ? 'measure' : 'send',
-    (target, encoded) => {
+    (target, encoded, clearing) => {
+      if (clearing) clears = true;
       if (target.custom) {
         custom ??= {};
         custom[target.key] = encoded;
@@ -328,7 +345,7 @@ export const toContact = (change: UpsertChange, lookup?: CustomFieldLookup): Con
   );
   if (problem !== undefined) return problem;
   if (custom !== undefined) contact.custom_fields = custom;
-  return { ok: true, contact };
+  return { ok: true, contact, clears };
 };
 
 /**
@@ -339,15 +356,17 @@ export const toContact = (change: UpsertChange, lookup?: CustomFieldLookup): Con
 export const checkContact = (
   change: UpsertChange,
   lookup: CustomFieldLookup,
-): ContactProblem | { readonly ok: true; readonly columns: string[] } => {
+): ContactProblem | { readonly ok: true; readonly columns: string[]; readonly clears: boolean } => {
   const direct = ['email'];
   const custom: string[] = [];
-  const problem = encodeFields(change, lookup, 'check', (target) => {
+  let clears = false;
+  const problem = encodeFields(change, lookup, 'check', (target, _encoded, clearing) => {
+    if (clearing) clears = true;
     const columns = target.custom ? custom : direct;
     if (!columns.includes(target.key)) columns.push(target.key);
   });
   if (problem !== undefined) return problem;
-  return { ok: true, columns: custom.length === 0 ? direct : [...direct, ...custom] };
+  return { ok: true, columns: custom.length === 0 ? direct : [...direct, ...custom], clears };
 };
 
 /** Checks what SendGrid needs of every upsert before anything else: a plausible e-mail. */
@@ -421,7 +440,10 @@ export const measureJson = (change: ProfileChange, options: SendgridOptions): nu
 export const csvFormat = { lineBreak: '\n' } as const;
 const encodeRow = createCsvRowEncoder(csvFormat);
 
-/** A wire value as one CSV cell: lists comma-joined, numbers as text; empty = leave as is. */
+/**
+ * A wire value as one CSV cell: lists comma-joined, numbers as text. An empty cell leaves the field
+ * as it is, so a contact that clears a field never goes in a CSV import (`ContactResult.clears`).
+ */
 export const csvCell = (value: unknown): string => {
   if (value === undefined || value === null) return '';
   if (Array.isArray(value)) return value.join(',');

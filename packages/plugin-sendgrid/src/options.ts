@@ -6,10 +6,10 @@ export const VENDOR_LIMITS = {
   /** Contacts per `PUT /v3/marketing/contacts`. */
   jsonContacts: 30_000,
   /**
-   * "6 MB" per upsert request. The docs do not say MB or MiB; 6 MiB is the ceiling an option may
-   * reach, and the default stays at 6,000,000 bytes, which is below either reading.
+   * "6 MB" per upsert request. The docs do not say MB or MiB: the stricter reading, 6,000,000
+   * bytes, is both the default and the most an option may ask for (the sandbox enforces it too).
    */
-  jsonBytes: 6 * 1024 * 1024,
+  jsonBytes: 6_000_000,
   /** Rows per CSV import. */
   csvContacts: 1_000_000,
   /** Bytes per CSV import file (5 GB). */
@@ -77,14 +77,14 @@ export const sendgridOptions = z.strictObject({
         .max(VENDOR_LIMITS.jsonContacts)
         .default(VENDOR_LIMITS.jsonContacts)
         .describe('Most profiles per JSON upsert job (≤ 30,000).'),
-      /** Most bytes of one upsert body. Default 6,000,000 (the vendor's "6 MB", read as 10^6 to be safe). */
+      /** Most bytes of one upsert body. Default and maximum 6,000,000 (the vendor's "6 MB", read as 10^6). */
       maxBytesPerJob: z
         .number()
         .int()
         .min(1024)
         .max(VENDOR_LIMITS.jsonBytes)
-        .default(6_000_000)
-        .describe('Most bytes per JSON upsert request (≤ 6 MiB).'),
+        .default(VENDOR_LIMITS.jsonBytes)
+        .describe('Most bytes per JSON upsert request (≤ 6,000,000).'),
     })
     .prefault({}),
   /** Limits and encoding of the CSV import path. */

@@ -1,4 +1,4 @@
-import type { ExportResult, ProfileBatch, ProfileOutcome } from '@ferry/core';
+import { type ExportResult, PermanentError, type ProfileBatch, type ProfileOutcome } from '@ferry/core';
 import type { SendgridContext } from './client.ts';
 import {
   batchChanged,
@@ -47,6 +47,8 @@ import { removeFromList } from './operations/lists.ts';
  *
  * Decisions (README "Capabilities and limits"):
  * - Per e-mail, the last valid change of the batch is the one sent (see `Collapsed.flags`).
+ * - A contact that clears a field goes as JSON, even with `csv` (or `auto` over one request's size):
+ *   an empty CSV cell leaves a field as it is (collapse.ts groups them apart, after the others).
  * - `list_ids` is per request, so upserts are grouped by the lists they add: one request (or
  *   import) per group, usually one in all.
  * - Deletes go in the same job: e-mails → contact ids (search/emails, 100 per call), then
@@ -120,6 +122,8 @@ const jsonBodies = (ctx: SendgridContext, listIds: readonly string[]) => {
  * reading encodes it both ways and the JSON bodies tell.
  */
 const pathOf = (ctx: SendgridContext, group: UpsertGroup): Path | 'undecided' => {
+  // Only JSON clears a field (an empty CSV cell leaves it as it is).
+  if (group.clears) return 'json';
   const { submission } = ctx.options;
   if (submission !== 'auto') return submission;
   const { maxProfilesPerJob, maxBytesPerJob } = ctx.options.json;
@@ -136,8 +140,9 @@ const pathOf = (ctx: SendgridContext, group: UpsertGroup): Path | 'undecided' =>
 interface GroupWork {
   readonly group: UpsertGroup;
   /**
-   * With `csv` and `auto` every group is one SendGrid job, so the groups past the handle's budget are
-   * known before encoding: their profiles are only gathered, to be deferred.
+   * With `csv` and `auto` every group is one SendGrid job (but those that clear, which come last and
+   * may be several JSON bodies), so the groups past the handle's budget are known before encoding:
+   * their profiles are only gathered, to be deferred.
    */
   readonly deferred: boolean;
   readonly deferredIds: string[];
@@ -372,14 +377,17 @@ export const exportBatch = async (ctx: SendgridContext, batch: ProfileBatch): Pr
       room -= 1;
       continue;
     }
-    // Past the budget: JSON bodies (`json` may split a group), and the groups planned as deferred
-    // (`csv` and `auto` make one job per group, so a CSV import always has room here).
+    // Past the budget: JSON bodies (`json` may split a group, and so may one that clears), and the
+    // groups planned as deferred (`csv` and `auto` make one job per group and put the groups that
+    // clear last, so a CSV import always has room here).
+    if (unit.path === 'csv') {
+      // Its profiles are not listed here, so deferring it would lose them: refused, as a bug.
+      throw new PermanentError(ctx.destination, 'a CSV import did not fit the job handle (a bug)', {
+        code: 'plan_error',
+      });
+    }
     const profileIds =
-      unit.path === 'deferred'
-        ? unit.profileIds
-        : unit.path === 'json'
-          ? unit.entries.flatMap((entry) => entry.profileIds)
-          : [];
+      unit.path === 'deferred' ? unit.profileIds : unit.entries.flatMap((entry) => entry.profileIds);
     for (const id of profileIds) rejected.push(deferred(id));
   }
   const deleteCapacity = room * ctx.options.deleteIdsPerRequest;

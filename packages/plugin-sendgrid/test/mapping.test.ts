@@ -58,6 +58,8 @@ describe('fields', () => {
         address_line_1: '2024-05-06T07:08:09Z',
         city: '',
       },
+      // city is cleared (a CSV import cannot do that); external_id cannot be, so it is left out.
+      clears: true,
     });
   });
 
@@ -78,6 +80,7 @@ describe('fields', () => {
     expect(toContact(upsert(1, { score: ' 1e3 ', dob: '12/31/2024' }), lookup)).toEqual({
       ok: true,
       contact: { email: 'user1@example.com', custom_fields: { e2_N: 1000, e3_D: '12/31/2024' } },
+      clears: false,
     });
     expect(toContact(upsert(1, { score: Number.NaN }), lookup)).toMatchObject({ code: 'invalid_value' });
     expect(toContact(upsert(1, { dob: 20240131 }), lookup)).toMatchObject({

@@ -50,6 +50,12 @@ describe('options', () => {
       throw new Error('expected a ConfigError');
     };
     expect(fail({ json: { maxProfilesPerJob: 30_001 } })).toContain('json.maxProfilesPerJob');
+    // "6 MB" read as 6,000,000 bytes, the stricter reading: 6 MiB is refused.
+    expect(fail({ json: { maxBytesPerJob: 6_000_001 } })).toContain('json.maxBytesPerJob');
+    expect(
+      createContext(sendgrid, { options: { apiKey: 'SG.x', json: { maxBytesPerJob: 6_000_000 } } }).options
+        .json,
+    ).toMatchObject({ maxBytesPerJob: 6_000_000 });
     expect(fail({ listIds: ['newsletter'] })).toContain('listIds.0');
     expect(fail({ submission: 'xml' })).toContain('submission');
     expect(fail({ baseUrl: 'ftp://example.com' })).toContain('baseUrl');

@@ -213,6 +213,27 @@ describe('rate limits', () => {
     expect((await sandbox.stats()).faultsFired).toEqual({ 'sendgrid.upsert rate_limit': 2 });
   });
 
+  it('waits until X-RateLimit-Reset when the 429 has no Retry-After (the sandbox sends none by default)', async () => {
+    sandbox.running.sendgrid?.server.faults.add({
+      endpoint: 'sendgrid.upsert',
+      kind: 'rate_limit',
+      count: 1,
+      retryAfterSeconds: 1,
+    });
+    const settled = await settleJob(sendgrid, contextFor({ submission: 'json' }), [upsert(1)]);
+    expect(settled.status?.state).toBe('completed');
+    const { requests } = await sandbox.get<{ requests: { at: string; status: number; endpoint: string }[] }>(
+      '/__sandbox/requests',
+    );
+    const upserts = requests.filter((entry) => entry.endpoint === 'sendgrid.upsert');
+    expect(upserts.map((entry) => entry.status)).toEqual([429, 202]);
+    const [limited, accepted] = upserts.map((entry) => Date.parse(entry.at)) as [number, number];
+    // The reset is the whole epoch second at or after 1 s from the 429; backoff alone (≤ 50 ms
+    // here) would have come back long before it.
+    const reset = Math.ceil((limited + 1000) / 1000) * 1000;
+    expect(accepted).toBeGreaterThanOrEqual(reset - 20);
+  });
+
   it('throws RateLimitedError with the wait when its own retries are spent (the runner waits, no attempt counted)', async () => {
     // Through the HTTP route this time (what `ferry sandbox` users have).
     await sandbox.put('/__sandbox/faults', {

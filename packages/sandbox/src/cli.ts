@@ -45,6 +45,7 @@ interface CliOptions {
   seed?: number;
   fault: FaultRule[];
   logRequests?: boolean;
+  retryAfter?: boolean;
   json?: boolean;
   eloquaSite: string;
   eloquaUser: string;
@@ -90,6 +91,7 @@ export const buildProgram = (): Command =>
     .option('--seed <n>', 'seed for the fault dice (default 1)', integer('--seed'))
     .option('--fault <spec>', 'fault rule endpoint:kind[:probability[:count]], repeatable', fault, [])
     .option('--log-requests', 'log every request to stdout')
+    .option('--retry-after', 'also send Retry-After on 429s (neither vendor documents it)')
     .option('--json', 'print the URLs and credentials as one JSON line')
     .option('--eloqua-site <name>', 'Eloqua company (site) name', ELOQUA_DEFAULTS.siteName)
     .option('--eloqua-user <name>', 'Eloqua user name', ELOQUA_DEFAULTS.username)
@@ -151,6 +153,7 @@ export const sandboxOptionsFrom = (options: CliOptions): SandboxOptions => {
     ...(options.recordsPerSecond === undefined ? {} : { recordsPerSecond: options.recordsPerSecond }),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.logRequests === true ? { logRequests: true } : {}),
+    ...(options.retryAfter === true ? { retryAfterHeader: true } : {}),
     eloqua: options.eloqua ? { ...eloqua, port: options.eloquaPort } : false,
     sendgrid: options.sendgrid ? { ...sendgrid, port: options.sendgridPort } : false,
   };

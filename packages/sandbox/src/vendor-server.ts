@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   createFaultInjector,
@@ -23,6 +24,11 @@ export interface CommonOptions {
   readonly recordsPerSecond?: number;
   /** Log each request to stdout (CLI use). */
   readonly logRequests?: boolean;
+  /**
+   * Also send `Retry-After` on 429s (default false). Neither vendor documents it (SendGrid sends
+   * `X-RateLimit-*`, Oracle nothing), so by default a client that relies on it alone fails here first.
+   */
+  readonly retryAfterHeader?: boolean;
 }
 
 /** One line of the request log, for tests that count calls or look at what was sent. */
@@ -117,6 +123,21 @@ export const createVendorServer = (input: {
     if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
   };
 
+  // A DELETE without a body is not parsed, whatever its Content-Type: `@sendgrid/client` sends
+  // `application/json` on every call, and both vendors accept such a DELETE, while fastify refuses
+  // an empty JSON body. Only DELETE: an empty body where one is expected is still the vendor's 400.
+  app.addHook('onRequest', async (request) => {
+    const headers = request.raw.headers;
+    if (
+      request.method === 'DELETE' &&
+      headers['content-type'] !== undefined &&
+      headers['transfer-encoding'] === undefined &&
+      (headers['content-length'] === undefined || headers['content-length'] === '0')
+    ) {
+      delete headers['content-type'];
+    }
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     request.ferryStart = performance.now();
     const endpoint = request.routeOptions.config.endpoint;
@@ -188,6 +209,40 @@ export const createVendorServer = (input: {
     close: () => app.close(),
   };
 };
+
+/** How much of a refused body is read before answering anyway (the socket is closed then). */
+const MAX_DRAIN_BYTES = 1024 ** 3;
+
+/**
+ * Reads a request body to its end, discarding it, so that an error can be answered after it: a
+ * reply sent while the client is still writing closes the socket under it, and the client sees
+ * EPIPE or a reset (a transient error it retries) instead of the status. Fastify refuses an
+ * oversized body before reading it (Content-Length) or partway (chunked).
+ */
+export const drainBody = (raw: IncomingMessage, maxBytes = MAX_DRAIN_BYTES): Promise<void> =>
+  new Promise((resolve) => {
+    if (raw.readableEnded || raw.destroyed) {
+      resolve();
+      return;
+    }
+    let seen = 0;
+    const done = (): void => {
+      raw.off('data', onData);
+      raw.off('end', done);
+      raw.off('error', done);
+      raw.off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('error', done);
+    raw.once('close', done);
+    raw.resume();
+  });
 
 /**
  * When a job of `records` rows queued at `queuedAtMs` finishes, given the processing settings.

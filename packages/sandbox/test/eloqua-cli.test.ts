@@ -35,6 +35,7 @@ describe('ferry-sandbox command line', () => {
       '--fault=eloqua.syncStatus:vanish',
       '--fault=eloqua.upload:rate_limit:0.5:2',
       '--log-requests',
+      '--retry-after',
       '--eloqua-site=Acme',
       '--eloqua-user=jane',
       '--eloqua-password=pw',
@@ -54,6 +55,7 @@ describe('ferry-sandbox command line', () => {
       recordsPerSecond: Number.POSITIVE_INFINITY,
       seed: 9,
       logRequests: true,
+      retryAfterHeader: true,
       faults: [
         { endpoint: 'eloqua.syncStatus', kind: 'vanish' },
         { endpoint: 'eloqua.upload', kind: 'rate_limit', probability: 0.5, count: 2 },

@@ -25,14 +25,28 @@ describe('eloqua fault injection', () => {
     return sync.uri as string;
   };
 
-  it('rate_limit: 429 with Retry-After (Eloqua documents no rate-limit headers)', async () => {
+  it('rate_limit: 429 with no rate-limit headers at all (Oracle documents none)', async () => {
     await setFaults([{ endpoint: 'eloqua.fields', kind: 'rate_limit', count: 1, retryAfterSeconds: 7 }]);
     const limited = await eloqua.api('GET', '/contacts/fields');
     expect(limited.status).toBe(429);
-    expect(limited.headers.get('retry-after')).toBe('7');
+    expect(limited.headers.get('retry-after')).toBeNull();
     expect(limited.headers.get('x-ratelimit-limit')).toBeNull();
     expect(limited.text).toBe('Too Many Requests');
     expect((await eloqua.api('GET', '/contacts/fields')).status).toBe(200);
+  });
+
+  it('rate_limit: Retry-After only when asked to (retryAfterHeader)', async () => {
+    const withHeader = await startEloqua({
+      retryAfterHeader: true,
+      faults: [{ endpoint: 'eloqua.fields', kind: 'rate_limit', count: 1, retryAfterSeconds: 7 }],
+    });
+    try {
+      const limited = await withHeader.api('GET', '/contacts/fields');
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe('7');
+    } finally {
+      await withHeader.close();
+    }
   });
 
   it('server_error and unavailable: 500 / 503, and the request has no effect', async () => {

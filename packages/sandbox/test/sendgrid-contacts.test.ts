@@ -1,5 +1,13 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectMatchesSpec, type Harness, parseCsv, sleep, startSendgrid } from './sendgrid-support.ts';
+import {
+  API_KEY,
+  expectMatchesSpec,
+  type Harness,
+  parseCsv,
+  sleep,
+  startSendgrid,
+} from './sendgrid-support.ts';
 
 const LIST_ID = 'ca7a3796-e8a8-4029-9ccb-df8937940562';
 let sg: Harness;
@@ -148,8 +156,8 @@ describe('PUT /v3/marketing/contacts', () => {
     expect(over.body.errors[0].message).toContain('30000');
   });
 
-  it('takes a body of exactly 6 MiB and refuses one byte more with 413', async () => {
-    const limit = 6 * 1024 * 1024;
+  it('takes a body of exactly 6 MB (6,000,000 bytes, as SendGrid writes it) and refuses one byte more with 413', async () => {
+    const limit = 6_000_000;
     const contacts = Array.from({ length: 20_000 }, (_, i) => ({
       email: `six${i}@example.com`,
       city: 'c'.repeat(60),
@@ -170,6 +178,59 @@ describe('PUT /v3/marketing/contacts', () => {
     expect(over.status).toBe(413);
     expect(over.body.errors[0].message).toContain(String(limit));
   });
+
+  it.each([
+    ['with Content-Length', true],
+    ['chunked', false],
+  ])(
+    'reads an oversized body to its end before answering 413 (%s), so the client sees the status',
+    async (_name, sized) => {
+      // Answering before the body is read makes the client's write fail (EPIPE, a reset): a
+      // transient network error it would retry, instead of the 413.
+      const url = new URL('/v3/marketing/contacts', sg.url);
+      // Well past the socket buffers (a few MB), so the client is still writing when the answer comes.
+      const size = 32 * 1024 * 1024;
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const outcomes: string[] = [];
+      for (let attempt = 0; attempt < 4; attempt += 1) {
+        outcomes.push(
+          await new Promise<string>((resolve) => {
+            const request = httpRequest(
+              url,
+              {
+                method: 'PUT',
+                headers: {
+                  authorization: `Bearer ${API_KEY}`,
+                  'content-type': 'application/json',
+                  ...(sized ? { 'content-length': String(size) } : {}),
+                },
+              },
+              (response) => {
+                response.resume();
+                response.on('end', () => resolve(`HTTP ${response.statusCode}`));
+                response.on('error', (error) => resolve(`response ${(error as NodeJS.ErrnoException).code}`));
+              },
+            );
+            request.on('error', (error) => resolve(`request ${(error as NodeJS.ErrnoException).code}`));
+            // In chunks, with back-pressure, as a client streaming a large body does.
+            let sent = 0;
+            const pump = (): void => {
+              while (sent < size) {
+                sent += chunk.length;
+                if (!request.write(chunk)) {
+                  request.once('drain', pump);
+                  return;
+                }
+              }
+              request.end();
+            };
+            pump();
+          }),
+        );
+      }
+      expect(outcomes).toEqual(Array.from({ length: 4 }, () => 'HTTP 413'));
+    },
+  );
 
   it('rejects values past the spec max lengths per contact (errors file), accepting exactly the max', async () => {
     const limits: Record<string, number> = {

@@ -30,7 +30,9 @@ describe('rate limits', () => {
       expect(limited.status).toBe(429);
       expect(limited.body).toEqual(TOO_MANY);
       expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
-      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(55);
+      // SendGrid documents X-RateLimit-* only: no Retry-After unless asked for (below).
+      expect(limited.headers.get('retry-after')).toBeNull();
+      expect(Number(limited.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000 + 55);
 
       // Budgets are per endpoint: another endpoint still has its own.
       const upsert = await sg.call('PUT', '/v3/marketing/contacts', {
@@ -47,13 +49,34 @@ describe('rate limits', () => {
       expect((await sg.call('GET', '/v3/marketing/lists')).status).toBe(200);
       const lists = await sg.call('GET', '/v3/marketing/lists');
       expect(lists.status).toBe(429);
-      expect(lists.headers.get('retry-after')).toBe('1');
+      expect(lists.headers.get('retry-after')).toBeNull();
       await new Promise((resolve) => setTimeout(resolve, 1050));
       expect((await sg.call('GET', '/v3/marketing/lists')).status).toBe(200);
 
       // The S3-style upload and the sandbox's own routes are outside the API's budget.
       const count = await sg.call('GET', '/__sandbox/contacts/count');
       expect(count.headers.get('x-ratelimit-limit')).toBeNull();
+    } finally {
+      await sg.close();
+    }
+  });
+
+  it('sends Retry-After on 429s only when asked to (retryAfterHeader), as SendGrid documents none', async () => {
+    const sg = await startSendgrid({
+      retryAfterHeader: true,
+      rateLimit: { limit: 1, windowSeconds: 60 },
+      faults: [{ endpoint: 'sendgrid.upsert', kind: 'rate_limit', count: 1, retryAfterSeconds: 7 }],
+    });
+    try {
+      expect((await sg.call('GET', '/v3/marketing/lists')).status).toBe(200);
+      const limited = await sg.call('GET', '/v3/marketing/lists');
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(55);
+      const faulted = await sg.call('PUT', '/v3/marketing/contacts', {
+        body: { contacts: [{ email: 'a@example.com' }] },
+      });
+      expect(faulted.status).toBe(429);
+      expect(faulted.headers.get('retry-after')).toBe('7');
     } finally {
       await sg.close();
     }
@@ -72,7 +95,7 @@ describe('rate limits', () => {
 });
 
 describe('fault injection', () => {
-  it('rate_limit: 429 with the documented body, X-RateLimit-* and Retry-After', async () => {
+  it('rate_limit: 429 with the documented body and X-RateLimit-* (no Retry-After)', async () => {
     const sg = await startSendgrid({
       faults: [{ endpoint: 'sendgrid.upsert', kind: 'rate_limit', count: 1, retryAfterSeconds: 7 }],
     });
@@ -81,7 +104,7 @@ describe('fault injection', () => {
       const limited = await sg.call('PUT', '/v3/marketing/contacts', { body });
       expect(limited.status).toBe(429);
       expect(limited.body).toEqual(TOO_MANY);
-      expect(limited.headers.get('retry-after')).toBe('7');
+      expect(limited.headers.get('retry-after')).toBeNull();
       expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
       expect(limited.headers.get('x-ratelimit-limit')).toBe('1000');
       const reset = Number(limited.headers.get('x-ratelimit-reset'));

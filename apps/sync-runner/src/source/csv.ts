@@ -1,6 +1,6 @@
 import type { ColumnType, CsvSourceConfig } from '../config/schema.ts';
 import { createCsvFramer, type FramedRecord, type FrameProblem } from './csv-framer.ts';
-import { decodeFile, REPLACEMENT_CHARACTER, type SourceEncoding } from './decode.ts';
+import { decodeFile, hasInvalidText, type SourceEncoding } from './decode.ts';
 import { convertText } from './typed-values.ts';
 import {
   DEFAULT_MAX_RECORD_LENGTH,
@@ -71,7 +71,7 @@ const readHeader = (source: CsvSourceConfig, record: FramedRecord, maxRecordLeng
       `cannot read the header row (line ${record.line}): ${describeProblem(record.problem, [], maxRecordLength)}`,
     );
   }
-  if (record.text.includes(REPLACEMENT_CHARACTER)) {
+  if (hasInvalidText(record.text)) {
     throw new SourceError(
       source.path,
       `the header row is not valid ${invalidEncodingName(source.encoding)}; is source.encoding right?`,
@@ -159,8 +159,8 @@ const createItemReader = (
       return bad(framed, `expected ${headers.length} columns (as in the header), found ${fields.length}`);
     }
     const id = fields[idIndex]!.trim();
-    if (framed.text.includes(REPLACEMENT_CHARACTER)) {
-      const at = namedIndexes.findIndex((index) => fields[index]!.includes(REPLACEMENT_CHARACTER));
+    if (hasInvalidText(framed.text)) {
+      const at = namedIndexes.findIndex((index) => hasInvalidText(fields[index]!));
       if (at !== -1) {
         const column = names[at]!;
         const reason = `invalid ${invalidEncodingName(source.encoding)} in column ${JSON.stringify(column)}`;

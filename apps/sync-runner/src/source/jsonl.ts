@@ -1,5 +1,5 @@
 import type { ColumnType, JsonlSourceConfig } from '../config/schema.ts';
-import { decodeFile, REPLACEMENT_CHARACTER, type SourceEncoding } from './decode.ts';
+import { decodeFile, hasInvalidText, type SourceEncoding } from './decode.ts';
 import { convertJson } from './typed-values.ts';
 import {
   DEFAULT_MAX_RECORD_LENGTH,
@@ -70,7 +70,7 @@ const createLineReader = (
       parsed = JSON.parse(text);
     } catch (error) {
       return bad(
-        text.includes(REPLACEMENT_CHARACTER)
+        hasInvalidText(text)
           ? `invalid ${invalidEncodingName(source.encoding)}`
           : `invalid JSON: ${shortMessage(error)}`,
       );
@@ -86,10 +86,9 @@ const createLineReader = (
         : typeof rawId === 'number' && Number.isFinite(rawId)
           ? String(rawId)
           : '';
-    if (text.includes(REPLACEMENT_CHARACTER)) {
+    if (hasInvalidText(text)) {
       const key = Object.keys(record).find(
-        (name) =>
-          name.includes(REPLACEMENT_CHARACTER) || String(record[name]).includes(REPLACEMENT_CHARACTER),
+        (name) => hasInvalidText(name) || hasInvalidText(String(record[name])),
       );
       const where = key === undefined ? '' : ` in property ${JSON.stringify(key)}`;
       return bad(

@@ -127,6 +127,8 @@ export interface E2eSandboxOptions {
   readonly startDelayMs?: number;
   readonly recordsPerSecond?: number;
   readonly faults?: readonly FaultRule[];
+  /** Also send Retry-After on 429s (the sandbox sends only the documented headers by default). */
+  readonly retryAfterHeader?: boolean;
 }
 
 /** Both emulators on free ports, with small delays so jobs are pending for a moment. */
@@ -135,6 +137,7 @@ export const startE2eSandbox = (options: E2eSandboxOptions = {}): Promise<Runnin
     startDelayMs: options.startDelayMs ?? 150,
     recordsPerSecond: options.recordsPerSecond ?? 4000,
     ...(options.faults === undefined ? {} : { faults: options.faults }),
+    ...(options.retryAfterHeader === undefined ? {} : { retryAfterHeader: options.retryAfterHeader }),
     eloqua: {
       siteName: ELOQUA_SANDBOX.site,
       username: ELOQUA_SANDBOX.username,

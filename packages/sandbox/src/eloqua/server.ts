@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   type CommonOptions,
   createVendorServer,
+  drainBody,
   type FaultReplies,
   type VendorServer,
 } from '../vendor-server.ts';
@@ -88,12 +89,19 @@ export const ELOQUA_DEFAULTS = {
   callbackTimeoutMs: 5000,
 } as const satisfies EloquaOptions;
 
-/** Eloqua documents no rate-limit headers (A.4/A.5): the sandbox sends Retry-After only. */
-const faultReplies: FaultReplies = {
+/**
+ * Eloqua documents no rate-limit headers (A.4/A.5): a 429 carries none, unless `retryAfterHeader`
+ * asks for a Retry-After.
+ */
+const faultRepliesFor = (retryAfterHeader: boolean): FaultReplies => ({
   rateLimit: (reply, retryAfterSeconds) =>
-    sendText(reply.header('retry-after', String(retryAfterSeconds)), 429, REASON[429]),
+    sendText(
+      retryAfterHeader ? reply.header('retry-after', String(Math.ceil(retryAfterSeconds))) : reply,
+      429,
+      REASON[429],
+    ),
   serverError: (reply, status) => sendText(reply, status, status === 500 ? REASON[500] : REASON[503]),
-};
+});
 
 const BULK_PREFIXES = ['/api/bulk/2.0', '/API/Bulk/2.0'] as const;
 
@@ -131,7 +139,7 @@ export const createEloquaServer = (options: EloquaOptions & CommonOptions = {}):
   const server = createVendorServer({
     vendor: 'eloqua',
     options,
-    faultReplies,
+    faultReplies: faultRepliesFor(options.retryAfterHeader === true),
     bodyLimit: settings.maxUploadBytes,
     onReset: () => {
       // The clock first, so the re-seeded lists are stamped with the reset time.
@@ -145,9 +153,12 @@ export const createEloquaServer = (options: EloquaOptions & CommonOptions = {}):
   const { app } = server;
 
   app.setNotFoundHandler((_request, reply) => sendNotFound(reply));
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    // Oversized non-upload bodies get what oversized uploads get (A.4).
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendNotFound(reply);
+  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    // Oversized non-upload bodies get what oversized uploads get (A.4), once read (drainBody).
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await drainBody(request.raw);
+      return sendNotFound(reply);
+    }
     // Malformed JSON, missing or unsupported Content-Type: Oracle lists only 400 parse errors (A.5).
     if (error.statusCode !== undefined && error.statusCode < 500) return sendText(reply, 400, REASON.parse);
     request.log.error(error);

@@ -9,7 +9,11 @@ import type { ContactStore } from './store.ts';
 export interface SendgridLimits {
   /** Contacts per `PUT /v3/marketing/contacts` (default 30,000) [S1 maxItems]. */
   readonly maxContactsPerRequest: number;
-  /** Request body bytes per `PUT /v3/marketing/contacts` (default 6 MiB = 6,291,456) [S1 "6MB"]. */
+  /**
+   * Request body bytes per `PUT /v3/marketing/contacts`: default 6,000,000 [S1 "6MB"]. SendGrid writes
+   * "6MB" without saying MB or MiB; the stricter reading is enforced, so that a client packing to
+   * 6 MiB fails here rather than live.
+   */
   readonly maxRequestBytes: number;
   /** Data rows per CSV import (default 1,000,000) [S1]. */
   readonly maxImportRows: number;
@@ -19,7 +23,7 @@ export interface SendgridLimits {
 
 export const DEFAULT_LIMITS: SendgridLimits = {
   maxContactsPerRequest: 30_000,
-  maxRequestBytes: 6 * 1024 * 1024,
+  maxRequestBytes: 6_000_000,
   maxImportRows: 1_000_000,
   maxImportBytes: 5 * 1024 ** 3,
 };

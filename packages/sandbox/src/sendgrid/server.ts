@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   type CommonOptions,
   createVendorServer,
+  drainBody,
   type FaultReplies,
   type VendorServer,
 } from '../vendor-server.ts';
@@ -46,7 +47,7 @@ export interface SendgridOptions {
    * (default 1000 requests per 60 s per endpoint); `false` turns both off.
    */
   readonly rateLimit?: RateLimitOptions | false;
-  /** Lower the vendor's size limits (defaults: 30,000 contacts / 6 MiB per PUT, 1,000,000 rows / 5 GiB per import). */
+  /** Lower the vendor's size limits (defaults: 30,000 contacts / 6,000,000 bytes per PUT, 1,000,000 rows / 5 GiB per import). */
   readonly limits?: Partial<SendgridLimits>;
 }
 
@@ -74,6 +75,12 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
   const jobs = createJobQueue({ timing: options, store, lists });
   let resetImports = (): void => {};
 
+  /** SendGrid's 429: the documented body and X-RateLimit-* (set by the caller); Retry-After if asked. */
+  const tooManyRequests = (reply: FastifyReply, retryAfterSeconds: number): FastifyReply => {
+    if (options.retryAfterHeader === true) reply.header('retry-after', Math.ceil(retryAfterSeconds));
+    return reply.code(429).send(TOO_MANY_REQUESTS);
+  };
+
   const faultReplies: FaultReplies = {
     rateLimit: (reply, retryAfterSeconds) => {
       const endpoint = reply.request.routeOptions.config.endpoint ?? 'other';
@@ -85,10 +92,11 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
         allowed: false,
         limit,
         remaining: 0,
-        resetEpochSeconds: Math.ceil(Date.now() / 1000) + retryAfterSeconds,
+        // Whole epoch seconds, as SendGrid sends them: the first second at or after the wait.
+        resetEpochSeconds: Math.ceil((Date.now() + retryAfterSeconds * 1000) / 1000),
         retryAfterSeconds,
       });
-      return reply.code(429).header('retry-after', retryAfterSeconds).send(TOO_MANY_REQUESTS);
+      return tooManyRequests(reply, retryAfterSeconds);
     },
     serverError: (reply, status) => {
       const endpoint = reply.request.routeOptions.config.endpoint ?? 'other';
@@ -139,9 +147,7 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
     if (rateLimit === undefined) return;
     const verdict = rateLimit.take(endpoint, Date.now());
     verdicts.set(request, verdict);
-    if (!verdict.allowed) {
-      return reply.code(429).header('retry-after', verdict.retryAfterSeconds).send(TOO_MANY_REQUESTS);
-    }
+    if (!verdict.allowed) return tooManyRequests(reply, verdict.retryAfterSeconds);
   });
 
   // Jobs whose time has come are applied before any handler reads state (lazy settle).
@@ -171,26 +177,30 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
     return sendError(reply, 404, `no route for ${request.method} ${request.url.split('?')[0]}`, null);
   });
 
-  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      // The vendor documents the 6 MB cap but not the status; 413 as for Mail Send (UNVERIFIED).
-      const length = request.headers['content-length'];
-      return sendError(
-        reply,
-        413,
-        `request body too large: ${length === undefined ? 'more than' : `${length} bytes; the limit is`} ${limits.maxRequestBytes} bytes`,
-        '',
-      );
-    }
-    if (status >= 400 && status < 500) {
-      const message =
-        error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'invalid JSON in request body' : error.message;
-      return sendError(reply, status, message, '');
-    }
-    request.log.error(error);
-    return reply.code(500).send(errorBody({ message: 'internal server error' }));
-  });
+  app.setErrorHandler(
+    async (error: { statusCode?: number; code?: string; message: string }, request, reply) => {
+      const status = error.statusCode ?? 500;
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        // The vendor documents the 6 MB cap but not the status; 413 as for Mail Send (UNVERIFIED).
+        // Answered once the body is read, so that the client sees it.
+        await drainBody(request.raw);
+        const length = request.headers['content-length'];
+        return sendError(
+          reply,
+          413,
+          `request body too large: ${length === undefined ? 'more than' : `${length} bytes; the limit is`} ${limits.maxRequestBytes} bytes`,
+          '',
+        );
+      }
+      if (status >= 400 && status < 500) {
+        const message =
+          error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'invalid JSON in request body' : error.message;
+        return sendError(reply, status, message, '');
+      }
+      request.log.error(error);
+      return reply.code(500).send(errorBody({ message: 'internal server error' }));
+    },
+  );
 
   registerContactRoutes(app, ctx);
   resetImports = registerImportRoutes(app, ctx).reset;
