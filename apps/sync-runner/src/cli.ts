@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { errorsCommand } from './commands/errors.ts';
 import { initCommand } from './commands/init.ts';
 import type { CommandIO } from './commands/io.ts';
+import { registerPluginCommands } from './commands/plugin-commands.ts';
 import { retryCommand } from './commands/retry.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
 import { statusCommand } from './commands/status.ts';
@@ -145,10 +146,11 @@ export const buildProgram = (io: CommandIO, setExitCode: (code: number) => void)
     .option('--json', 'print as JSON')
     .action(async (options) => setExitCode(await initCommand(options, io)));
 
+  registerPluginCommands(program, io, setExitCode);
   return program;
 };
 
-const main = async (): Promise<void> => {
+export const main = async (): Promise<void> => {
   const controller = new AbortController();
   process.on('SIGINT', () => {
     if (controller.signal.aborted) {

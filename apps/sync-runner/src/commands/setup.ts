@@ -4,9 +4,10 @@ import { type LoadedConfig, loadConfig } from '../config/index.ts';
 import type { DestinationConfig, FerryConfig } from '../config/schema.ts';
 import type { SyncDestination } from '../engine/types.ts';
 import { compileMapping } from '../mapping/index.ts';
-import { plugins, resolvePlugin } from '../plugins.ts';
+import { plugins } from '../plugins.ts';
 import { openStateStore } from '../store/open-store.ts';
 import type { StateStore } from '../store/state-store.ts';
+import { loadPlugin } from '../wiring/load-plugin.ts';
 import type { CommandIO } from './io.ts';
 
 /** Options every command that needs the config or the state takes. */
@@ -50,13 +51,17 @@ export const selectDestinations = (config: FerryConfig, only: readonly string[] 
   return configured.filter((name) => only.includes(name));
 };
 
-/** A configured destination as the engine runs it: plugin, mapping and pacing resolved. */
-export const toSyncDestination = (
+/**
+ * A configured destination as the engine runs it: plugin, mapping and pacing resolved. `fromDir` is
+ * the config file's folder, where plugin packages and paths are resolved from.
+ */
+export const toSyncDestination = async (
   name: string,
   config: DestinationConfig,
+  fromDir: string = process.cwd(),
   registry = plugins,
-): SyncDestination => {
-  const plugin = resolvePlugin(config.plugin, name, registry);
+): Promise<SyncDestination> => {
+  const plugin = await loadPlugin(config.plugin, { destination: name, fromDir, builtins: registry });
   if (config.mode === 'mirror' && !plugin.capabilities.delete) {
     throw new ConfigError(
       name,

@@ -64,9 +64,9 @@ export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): P
   try {
     const loaded = await loadCommandConfig(options, io);
     const names = selectDestinations(loaded.config, options.destination);
-    const destinations: SyncDestination[] = names.map((name) =>
-      toSyncDestination(name, loaded.config.destinations[name]!),
-    );
+    const destinations: SyncDestination[] = [];
+    for (const name of names)
+      destinations.push(await toSyncDestination(name, loaded.config.destinations[name]!, loaded.dir));
     redact = configRedactor(loaded, destinations);
     const level: LogLevel = options.verbose === true ? 'debug' : options.quiet === true ? 'error' : 'warn';
     const logger = createLineLogger({ write: (line) => progress.log(line), level, redact });

@@ -29,7 +29,9 @@ export const verifyCommand = async (options: VerifyCommandOptions, io: CommandIO
   try {
     const loaded = await loadCommandConfig(options, io);
     const names = selectDestinations(loaded.config, options.destination);
-    const destinations = names.map((name) => toSyncDestination(name, loaded.config.destinations[name]!));
+    const destinations = [];
+    for (const name of names)
+      destinations.push(await toSyncDestination(name, loaded.config.destinations[name]!, loaded.dir));
     redact = configRedactor(loaded, destinations);
     const logger = createLineLogger({ write: (line) => io.stderr.write(line), level: 'warn', redact });
     const checks: DestinationCheck[] = [];
