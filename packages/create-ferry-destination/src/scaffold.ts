@@ -74,8 +74,12 @@ const capabilityRows = (info: TemplateInfo): string =>
     `| longest text value | 255 characters (rejected at submission beyond) |`,
   ].join('\n');
 
-/** `_gitignore` → `.gitignore`: npm leaves dotfiles like .gitignore out of published packages. */
-const targetName = (file: string): string => file.replace(/(^|\/)_(gitignore|github)/g, '$1.$2');
+/**
+ * `_gitignore` → `.gitignore` (npm leaves .gitignore out of published packages) and `_package.json`
+ * → `package.json` (a nested package.json in the templates would be read as a package of its own).
+ */
+const targetName = (file: string): string =>
+  file.replace(/(^|\/)_(gitignore|github)/g, '$1.$2').replace(/(^|\/)_package\.json$/, '$1package.json');
 
 const listFiles = async (dir: string): Promise<string[]> => {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
