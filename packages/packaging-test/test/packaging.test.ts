@@ -27,7 +27,10 @@ const ACME_KEY = 'acme-packaging-key-77';
 // Node without type stripping: a `.ts` file anywhere on the runtime path fails to load.
 const env: Record<string, string | undefined> = {
   ...process.env,
-  PATH: [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
+  // FERRY_PACKAGING_NODE_BIN: a folder with another `node` (e.g. a Node 22 install) to run it all on.
+  PATH: [process.env.FERRY_PACKAGING_NODE_BIN ?? dirname(process.execPath), process.env.PATH ?? ''].join(
+    delimiter,
+  ),
   NODE_OPTIONS: '--no-experimental-strip-types',
   npm_config_audit: 'false',
   npm_config_fund: 'false',
