@@ -102,6 +102,12 @@ const fileSpec = (name: string): string => {
   return `file:${tarball}`;
 };
 
+/** vitest's summary of a generated package's `npm test`: everything passed, nothing failed. */
+const expectGreen = (output: string): void => {
+  expect(output).toMatch(/Tests\s+\d+ passed/);
+  expect(output).not.toMatch(/failed/);
+};
+
 describe('the published packages', () => {
   it('pass publint (strict) and arethetypeswrong', () => {
     const failures = [...tarballs].flatMap(([name, tarball]) =>
@@ -166,8 +172,7 @@ describe('the published packages', () => {
     await ok(pluginDir, 'npm', ['install']);
     await ok(pluginDir, 'npm', ['run', 'typecheck']);
     const tested = await ok(pluginDir, 'npm', ['test']);
-    expect(tested).toMatch(/Tests\s+\d+ passed/);
-    expect(tested).not.toMatch(/failed/);
+    expectGreen(tested);
     await ok(pluginDir, 'npm', ['run', 'build']);
     const packed = JSON.parse(
       await ok(pluginDir, 'npm', ['pack', '--json', '--pack-destination', tarballDir]),
@@ -269,5 +274,29 @@ describe('the published packages', () => {
       expect(output).not.toContain(ACME_KEY);
       expect(output).not.toContain(SENDGRID_KEY);
     }
+  });
+
+  it('scaffold the other two templates with the npm create bin; each passes its own tests', async () => {
+    // `npm create ferry-destination` runs this bin; the runner's install already has it.
+    const results = await Promise.all(
+      (['bulk-csv', 'batch'] as const).map(async (template) => {
+        const dir = join(work, `plugin-${template}`);
+        await ok(app, 'npx', [
+          'create-ferry-destination',
+          `acme-${template}`,
+          '--template',
+          template,
+          '--dir',
+          dir,
+          '--core',
+          fileSpec('@ferry/core'),
+          '--yes',
+        ]);
+        await ok(dir, 'npm', ['install']);
+        await ok(dir, 'npm', ['run', 'typecheck']);
+        return ok(dir, 'npm', ['test']);
+      }),
+    );
+    for (const output of results) expectGreen(output);
   });
 });

@@ -123,3 +123,14 @@ export const expectSmallJson = (job: JobHandle): void => {
   expect(JSON.parse(text), 'the handle survives JSON unchanged').toEqual(job);
   expect(byteLength(text), 'handle size').toBeLessThanOrEqual(MAX_HANDLE_BYTES);
 };
+
+/** What a case expects of one change: must it be rejected, may it be, and in which field. */
+export interface Expectation {
+  readonly change: ProfileChange;
+  readonly mustReject: boolean;
+  readonly mayReject: boolean;
+  /** The harness makes the vendor answer it with a transient error: its outcome must be `retryable`. */
+  readonly transient?: boolean;
+  /** Destination field holding the oversized value, when there is one. */
+  readonly oversizedField?: string;
+}

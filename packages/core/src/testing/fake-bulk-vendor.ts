@@ -1,6 +1,28 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseCsv as readCsv } from '../csv.ts';
+import {
+  codePoints,
+  coerce,
+  EMAIL,
+  FAKE_VENDOR_FIELDS,
+  FAKE_VENDOR_LISTS,
+  type FakeContact,
+  type FakeRecord,
+  type FakeReject,
+  type FakeValue,
+  HttpProblem,
+  parseCsv,
+  parseNdjson,
+} from './fake-vendor-records.ts';
+
+export {
+  FAKE_VENDOR_FIELDS,
+  FAKE_VENDOR_LISTS,
+  type FakeContact,
+  type FakeFieldType,
+  type FakeReject,
+  type FakeValue,
+} from './fake-vendor-records.ts';
 
 /*
  * A small loopback fake of an asynchronous bulk vendor, for plugin authors' tests (the scaffolded
@@ -22,49 +44,6 @@ import { parseCsv as readCsv } from '../csv.ts';
  * text `"null"` for a cleared field is caught; e-mail syntax and value length are checked at
  * completion (partial rejects). Faults are injected per account and consumed by the next events.
  */
-
-export type FakeFieldType = 'text' | 'number' | 'boolean' | 'date';
-
-/** The fields every account has; `email` is the identity. */
-export const FAKE_VENDOR_FIELDS: Readonly<Record<string, FakeFieldType>> = {
-  email: 'text',
-  firstName: 'text',
-  lastName: 'text',
-  city: 'text',
-  notes: 'text',
-  score: 'number',
-  vip: 'boolean',
-  signedUpAt: 'date',
-};
-
-/** Lists every account has. */
-export const FAKE_VENDOR_LISTS = ['newsletter', 'customers'] as const;
-
-export type FakeValue = string | number | boolean;
-
-export interface FakeContact {
-  readonly email: string;
-  readonly fields: Readonly<Record<string, FakeValue>>;
-  readonly lists: readonly string[];
-}
-
-export interface FakeReject {
-  /** 0-based record index in the upload (CSV: data rows, header excluded). */
-  readonly row: number;
-  readonly code: string;
-  readonly message: string;
-  readonly field?: string;
-  /** Sending the record again later may work. */
-  readonly transient?: boolean;
-  readonly retryAfterMs?: number;
-}
-
-interface FakeRecord {
-  readonly op: 'upsert' | 'delete';
-  readonly email: string;
-  readonly fields: Readonly<Record<string, unknown>>;
-  readonly lists?: { readonly add: readonly string[]; readonly remove: readonly string[] };
-}
 
 interface FakeJob {
   readonly id: string;
@@ -135,109 +114,10 @@ export interface FakeBulkVendor {
   readonly close: () => Promise<void>;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
-
-const codePoints = (text: string): number => {
-  let count = 0;
-  for (const _ of text) count += 1;
-  return count;
-};
-
-class HttpProblem extends Error {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  constructor(status: number, message: string, headers: Record<string, string> = {}) {
-    super(message);
-    this.status = status;
-    this.headers = headers;
-  }
-}
-
 const readBody = async (request: IncomingMessage): Promise<Buffer> => {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-};
-
-const parseNdjson = (text: string): { records: (FakeRecord | undefined)[] } => ({
-  records: text
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map((line) => {
-      try {
-        const value = JSON.parse(line) as Partial<FakeRecord>;
-        return typeof value.email === 'string'
-          ? {
-              op: value.op ?? 'upsert',
-              email: value.email,
-              fields: value.fields ?? {},
-              ...(value.lists ? { lists: value.lists } : {}),
-            }
-          : undefined;
-      } catch {
-        return undefined;
-      }
-    }),
-});
-
-/** CSV imports: a header row naming fields (one of them `email`), an empty cell clears the field. */
-const parseCsv = async (text: string): Promise<{ records: (FakeRecord | undefined)[] }> => {
-  const records: (FakeRecord | undefined)[] = [];
-  try {
-    for await (const item of readCsv(text)) {
-      if (item.kind === 'invalid') {
-        records.push(undefined);
-        continue;
-      }
-      if (!('email' in item.record)) throw new HttpProblem(400, 'CSV header must name an email column');
-      const fields: Record<string, unknown> = {};
-      for (const [name, cell] of Object.entries(item.record))
-        fields[name] = cell === '' ? null : { csv: cell };
-      records.push({ op: 'upsert', email: item.record.email ?? '', fields });
-    }
-  } catch (error) {
-    if (error instanceof HttpProblem) throw error;
-    throw new HttpProblem(400, `unreadable CSV: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return { records };
-};
-
-/** A value as the catalogue types it; a problem message when it does not fit. */
-const coerce = (type: FakeFieldType, raw: unknown): { value: FakeValue | null } | { problem: string } => {
-  if (raw === null) return { value: null };
-  const csv =
-    typeof raw === 'object' && raw !== null && 'csv' in raw
-      ? String((raw as { csv: unknown }).csv)
-      : undefined;
-  switch (type) {
-    case 'text':
-      if (csv !== undefined) return { value: csv };
-      return typeof raw === 'string' ? { value: raw } : { problem: `expected text, got ${typeof raw}` };
-    case 'number': {
-      if (csv !== undefined)
-        return Number.isFinite(Number(csv))
-          ? { value: Number(csv) }
-          : { problem: `"${csv}" is not a number` };
-      return typeof raw === 'number' && Number.isFinite(raw)
-        ? { value: raw }
-        : { problem: `expected a number, got ${JSON.stringify(raw)}` };
-    }
-    case 'boolean':
-      if (csv !== undefined)
-        return csv === 'true' || csv === 'false'
-          ? { value: csv === 'true' }
-          : { problem: `"${csv}" is not true or false` };
-      return typeof raw === 'boolean'
-        ? { value: raw }
-        : { problem: `expected a boolean, got ${JSON.stringify(raw)}` };
-    case 'date': {
-      const text = csv ?? raw;
-      if (typeof text !== 'string' || !ISO_DATE.test(text) || Number.isNaN(Date.parse(text)))
-        return { problem: `expected an ISO 8601 date, got ${JSON.stringify(text)}` };
-      return { value: new Date(text).toISOString() };
-    }
-  }
 };
 
 export const startFakeBulkVendor = async (options: FakeBulkVendorOptions = {}): Promise<FakeBulkVendor> => {
