@@ -24,9 +24,13 @@ const PLUGIN = '@acme/ferry-destination-acme';
 const SENDGRID_KEY = 'SG.packaging-key-0042';
 const ACME_KEY = 'acme-packaging-key-77';
 
-// Node without type stripping: a `.ts` file anywhere on the runtime path fails to load.
-const env: Record<string, string | undefined> = {
-  ...process.env,
+// The "user's" shell: the machine's environment (CA certificates, proxies) without the workspace's
+// npm, pnpm, turbo and vitest settings, plus Node without type stripping — a `.ts` file anywhere on
+// the runtime path fails to load.
+const env: Record<string, string | undefined> = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !/^(npm_|PNPM_|TURBO_|VITEST|FORCE_COLOR$)/i.test(key)),
+);
+Object.assign(env, {
   // FERRY_PACKAGING_NODE_BIN: a folder with another `node` (e.g. a Node 22 install) to run it all on.
   PATH: [process.env.FERRY_PACKAGING_NODE_BIN ?? dirname(process.execPath), process.env.PATH ?? ''].join(
     delimiter,
@@ -36,15 +40,12 @@ const env: Record<string, string | undefined> = {
   npm_config_fund: 'false',
   npm_config_update_notifier: 'false',
   npm_config_loglevel: 'error',
+  // Packages already in npm's cache are not fetched again: the registry is only asked for new ones.
+  npm_config_prefer_offline: 'true',
   ACME_API_KEY: ACME_KEY,
   SENDGRID_API_KEY: SENDGRID_KEY,
   NO_COLOR: '1',
-};
-delete env.FORCE_COLOR;
-// Only the variables npm and ferry need: no workspace or pnpm settings leak into the "user's" shell.
-for (const key of Object.keys(env))
-  if (/^(npm_(?!config_(audit|fund|update_notifier|loglevel))|PNPM_|TURBO_|VITEST)/i.test(key))
-    delete env[key];
+});
 
 interface RunResult {
   readonly status: number | null;
