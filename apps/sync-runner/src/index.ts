@@ -57,4 +57,5 @@ export {
 } from './store/state-store.ts';
 export { configRedactor, toSyncDestination } from './wiring/config-destinations.ts';
 export { type WiredDestination, wireDestination } from './wiring/destination-context.ts';
+export { loadPlugin, loadPluginInfo } from './wiring/load-plugin.ts';
 export { plugins, resolvePlugin } from './wiring/plugins.ts';

@@ -41,8 +41,8 @@ describe('destination http.timeoutMs', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('is absent by default, so the client keeps its own 30 s', () => {
-    const destination = toSyncDestination('sendgrid', configWith().destinations.sendgrid!);
+  it('is absent by default, so the client keeps its own 30 s', async () => {
+    const destination = await toSyncDestination('sendgrid', configWith().destinations.sendgrid!);
     expect(destination.context).toBeUndefined();
   });
 
@@ -52,7 +52,10 @@ describe('destination http.timeoutMs', () => {
   });
 
   it("becomes the per-attempt timeout of the plugin's HTTP client", async () => {
-    const destination = toSyncDestination('sendgrid', configWith({ timeoutMs: 150 }).destinations.sendgrid!);
+    const destination = await toSyncDestination(
+      'sendgrid',
+      configWith({ timeoutMs: 150 }).destinations.sendgrid!,
+    );
     expect(destination.context).toEqual({ httpOverrides: { timeoutMs: 150 } });
     const ctx = createContext(destination.plugin, { ...destination.context, options: destination.options });
     const started = performance.now();

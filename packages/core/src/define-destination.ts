@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Destination, DestinationContext } from './contract.ts';
+import { stampContract } from './contract-version.ts';
 import { createHttpClient } from './http/http-client.ts';
 import type { HttpClient } from './http/types.ts';
 import { type Logger, silentLogger } from './logger.ts';
@@ -7,11 +8,13 @@ import { collectSecrets, parseOptions } from './options.ts';
 
 /**
  * Identity helper: returns its argument, typed, so option types flow from the zod schema into
- * every method without annotations.
+ * every method without annotations. It also stamps the object with the contract version
+ * (`CONTRACT_VERSION`, a non-enumerable symbol key), which is how the runner recognises a
+ * destination export and checks it was built for a contract it speaks.
  */
 export const defineDestination = <Schema extends z.ZodType>(
   destination: Destination<Schema>,
-): Destination<Schema> => destination;
+): Destination<Schema> => stampContract(destination);
 
 export interface CreateContextInput {
   /** Raw options (from config or a test); parsed with the destination's schema. */

@@ -1,4 +1,5 @@
 export * from './contract.ts';
+export { CONTRACT_VERSION, contractVersionOf, isCompatibleContract } from './contract-version.ts';
 export * from './csv.ts';
 export * from './define-destination.ts';
 export * from './errors.ts';

@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
-/** Options marked secret: their values are redacted from every error, log line and report. */
-const secrets = z.registry<{ secret: true }>();
+/**
+ * Options marked secret: their values are redacted from every error, log line and report. Kept on
+ * globalThis under a registered symbol, not in this module: a plugin that ends up with its own copy
+ * of @ferry/core (a second version in node_modules) marks its options in the registry the runner's
+ * copy reads, so its secrets are still redacted.
+ */
+const SECRETS_KEY = Symbol.for('ferry.secret-options');
+const registries = globalThis as { [SECRETS_KEY]?: z.core.$ZodRegistry<{ secret: true }> };
+registries[SECRETS_KEY] ??= z.registry<{ secret: true }>();
+const secrets = registries[SECRETS_KEY];
 
 /** Marks an option as secret: `apiKey: secret(z.string())`. */
 export const secret = <T extends z.ZodType>(schema: T): T => {

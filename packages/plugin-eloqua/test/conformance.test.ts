@@ -28,10 +28,19 @@ runDestinationConformance(eloqua, {
   faults: {
     failNextStatusChecks: (count) =>
       sandbox.setFaults([{ endpoint: 'eloqua.syncStatus', kind: 'unavailable', count }]),
+    rateLimitNextStatusChecks: (count) =>
+      sandbox.setFaults([{ endpoint: 'eloqua.syncStatus', kind: 'rate_limit', count, retryAfterSeconds: 0 }]),
     forgetJob: () => sandbox.setFaults([{ endpoint: 'eloqua.syncStatus', kind: 'vanish', count: 1 }]),
     rateLimit: (count) =>
       sandbox.setFaults([{ endpoint: '*', kind: 'rate_limit', count, retryAfterSeconds: 0 }]),
   },
-  // The plugin asks for ≥ 1 s between checks (real syncs take seconds); the sandbox is faster.
-  settings: { validatesEmails: true, listIds: [...SANDBOX_LISTS], settle: { maxCheckIntervalMs: 25 } },
+  // The plugin asks for ≥ 1 s between checks (real syncs take seconds); the sandbox is faster. The
+  // sandbox's contact fields are text: the typed-values case needs number, boolean and date fields.
+  settings: {
+    validatesEmails: true,
+    typedFields: false,
+    listIds: [...SANDBOX_LISTS],
+    settle: { maxCheckIntervalMs: 25 },
+  },
+  freshDestination: () => import('../src/index.ts').then((module) => module.eloqua),
 });

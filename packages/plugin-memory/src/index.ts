@@ -59,8 +59,10 @@ export {
   type MemoryContact,
   type MemoryImportSnapshot,
   type MemoryStoreSnapshot,
+  memoryImportBytes,
   readMemoryProfiles,
   readMemoryStore,
   resetMemoryStore,
+  revokeMemoryKeys,
 } from './store.ts';
 export type { WireRecord, WireValue } from './types.ts';

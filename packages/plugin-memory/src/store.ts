@@ -39,13 +39,15 @@ interface StoredImport {
   readonly createdAt: number;
   readonly readyAt: number;
   readonly total: number;
+  /** Bytes of the body as received; kept after the body is dropped, for tests of job sizing. */
+  readonly bytes: number;
   readonly settings: ImportSettings;
   /** The NDJSON body until the import is applied, then dropped (a vendor does not keep uploads forever). */
   body: string | undefined;
   state: 'processing' | 'complete' | 'failed';
   rejects: VendorReject[];
   /** Set at creation when a fault says this import will fail as a whole. */
-  readonly failure?: { readonly code: string; readonly message: string };
+  readonly failure?: { readonly code: string; readonly message: string; readonly retryable: boolean };
   /** Status reads so far; only the failStatusChecks fault looks at it. */
   statusReads: number;
 }
@@ -53,8 +55,12 @@ interface StoredImport {
 /** Faults injected at runtime by tests: each count is consumed by the next matching events. */
 interface PendingFaults {
   failStatusChecks: number;
+  rateLimitStatusChecks: number;
   rateLimitCalls: number;
   failJobs: number;
+  failJobsPermanently: number;
+  /** Lower-cased e-mails answered with a transient per-record error the next time they are processed. */
+  readonly defer: Set<string>;
 }
 
 interface Namespace {
@@ -68,7 +74,15 @@ interface Namespace {
   readonly pending: PendingFaults;
 }
 
-const namespaces = new Map<string, Namespace>();
+/*
+ * On globalThis under a registered symbol rather than in a module variable: the vendor outlives the
+ * plugin's modules, the way a SaaS account outlives a restarted process. A test that loads the
+ * plugin again from a fresh module graph (the conformance kit's restart case) still finds its data.
+ */
+const VENDOR_KEY = Symbol.for('ferry.plugin-memory.vendor');
+const vendorGlobal = globalThis as { [VENDOR_KEY]?: Map<string, Namespace> };
+vendorGlobal[VENDOR_KEY] ??= new Map<string, Namespace>();
+const namespaces: Map<string, Namespace> = vendorGlobal[VENDOR_KEY];
 
 const namespaceOf = (name: string): Namespace => {
   let ns = namespaces.get(name);
@@ -79,14 +93,21 @@ const namespaceOf = (name: string): Namespace => {
       apiKey: undefined,
       calls: 0,
       importsCreated: 0,
-      pending: { failStatusChecks: 0, rateLimitCalls: 0, failJobs: 0 },
+      pending: {
+        failStatusChecks: 0,
+        rateLimitStatusChecks: 0,
+        rateLimitCalls: 0,
+        failJobs: 0,
+        failJobsPermanently: 0,
+        defer: new Set(),
+      },
     };
     namespaces.set(name, ns);
   }
   return ns;
 };
 
-const consume = (pending: PendingFaults, key: keyof PendingFaults): boolean => {
+const consume = (pending: PendingFaults, key: Exclude<keyof PendingFaults, 'defer'>): boolean => {
   if (pending[key] <= 0) return false;
   pending[key] -= 1;
   return true;
@@ -101,9 +122,21 @@ const codePoints = (text: string): number => {
 };
 
 /** Per-record checks the vendor runs while processing; they become rejects at completion. */
-const validate = (record: WireRecord, settings: ImportSettings): Omit<VendorReject, 'row'> | undefined => {
+const validate = (
+  ns: Namespace,
+  record: WireRecord,
+  settings: ImportSettings,
+): Omit<VendorReject, 'row'> | undefined => {
   if (settings.validateEmails && !EMAIL.test(record.email)) {
     return { code: 'MEM-EMAIL', message: `invalid e-mail address: ${record.email}`, field: 'email' };
+  }
+  if (ns.pending.defer.delete(record.email.toLowerCase())) {
+    return {
+      code: 'MEM-LOCKED',
+      message: 'the contact is being merged; try again',
+      transient: true,
+      retryAfterMs: 50,
+    };
   }
   if (record.op === 'upsert') {
     for (const [field, value] of Object.entries(record.fields)) {
@@ -150,7 +183,7 @@ const advance = (ns: Namespace, now: number): void => {
     const lines = (job.body ?? '').split('\n').filter((line) => line.length > 0);
     lines.forEach((line, row) => {
       const record = JSON.parse(line) as WireRecord;
-      const problem = validate(record, job.settings);
+      const problem = validate(ns, record, job.settings);
       if (problem === undefined) applyRecord(ns, record);
       else job.rejects.push({ row, ...problem });
     });
@@ -189,8 +222,8 @@ const describeImport = (job: StoredImport, now: number): VendorImport => {
   if (job.state === 'complete')
     return { id: job.id, state: 'complete', total: job.total, rejects: [...job.rejects] };
   if (job.state === 'failed') {
-    const error = job.failure ?? { code: 'MEM-FAILED', message: 'import failed' };
-    return { id: job.id, state: 'failed', total: job.total, error: { ...error, retryable: true } };
+    const error = job.failure ?? { code: 'MEM-FAILED', message: 'import failed', retryable: true };
+    return { id: job.id, state: 'failed', total: job.total, error: { ...error } };
   }
   const duration = Math.max(1, job.readyAt - job.createdAt);
   const processed = Math.min(job.total, Math.floor((job.total * (now - job.createdAt)) / duration));
@@ -241,19 +274,35 @@ export const vendorCreateImport = (
   if (seq <= request.faults.forgetJobs) return { ok: true, status: 202, body: { id } };
   const now = Date.now();
   const fails = seq <= request.faults.failJobs || consume(ns.pending, 'failJobs');
+  const refused = !fails && consume(ns.pending, 'failJobsPermanently');
   ns.imports.set(id, {
     id,
     seq,
     createdAt: now,
     readyAt: now + input.settings.perJobMs + input.settings.perRecordMs * lines.length,
     total: lines.length,
+    bytes: Buffer.byteLength(input.body, 'utf8'),
     settings: input.settings,
     body: input.body,
     state: 'processing',
     rejects: [],
     ...(fails
-      ? { failure: { code: 'MEM-UNAVAILABLE', message: 'the import worker crashed; try again' } }
-      : {}),
+      ? {
+          failure: {
+            code: 'MEM-UNAVAILABLE',
+            message: 'the import worker crashed; try again',
+            retryable: true,
+          },
+        }
+      : refused
+        ? {
+            failure: {
+              code: 'MEM-REFUSED',
+              message: 'the import was refused: account suspended',
+              retryable: false,
+            },
+          }
+        : {}),
     statusReads: 0,
   });
   return { ok: true, status: 202, body: { id } };
@@ -265,6 +314,14 @@ export const vendorGetImport = (request: VendorRequest, id: string): VendorRespo
   if (isResponse(ns)) return ns;
   const job = ns.imports.get(id);
   if (job !== undefined) job.statusReads += 1;
+  if (consume(ns.pending, 'rateLimitStatusChecks')) {
+    return {
+      ok: false,
+      status: 429,
+      error: 'rate limit exceeded',
+      retryAfterMs: request.faults.retryAfterMs,
+    };
+  }
   if (
     (job !== undefined && job.statusReads <= request.faults.failStatusChecks) ||
     consume(ns.pending, 'failStatusChecks')
@@ -348,15 +405,34 @@ export const injectMemoryFaults = (
   namespace: string,
   faults: {
     readonly failStatusChecks?: number;
+    /** The next N status reads answer 429. */
+    readonly rateLimitStatusChecks?: number;
     readonly rateLimitCalls?: number;
+    /** The next N imports fail as a whole, retryably. */
     readonly failJobs?: number;
+    /** The next N imports fail as a whole, for good. */
+    readonly failJobsPermanently?: number;
+    /** These e-mails get a transient per-record error the next time they are processed. */
+    readonly deferEmails?: readonly string[];
   },
 ): void => {
   const { pending } = namespaceOf(namespace);
   pending.failStatusChecks += faults.failStatusChecks ?? 0;
+  pending.rateLimitStatusChecks += faults.rateLimitStatusChecks ?? 0;
   pending.rateLimitCalls += faults.rateLimitCalls ?? 0;
   pending.failJobs += faults.failJobs ?? 0;
+  pending.failJobsPermanently += faults.failJobsPermanently ?? 0;
+  for (const email of faults.deferEmails ?? []) pending.defer.add(email.toLowerCase());
 };
+
+/** From now on the namespace accepts no API key the plugin has (401), as after a key was revoked. */
+export const revokeMemoryKeys = (namespace: string): void => {
+  namespaceOf(namespace).apiKey = `revoked-${Math.random().toString(36).slice(2)}`;
+};
+
+/** Bytes of the body the vendor received for import `id`, or `undefined` when it does not know it. */
+export const memoryImportBytes = (namespace: string, id: string): number | undefined =>
+  namespaceOf(namespace).imports.get(id)?.bytes;
 
 /** Makes the vendor lose an import, as after a purge: reading it answers 404 from now on. */
 export const forgetMemoryImport = (namespace: string, id: string): void => {

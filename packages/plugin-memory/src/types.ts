@@ -62,6 +62,9 @@ export interface VendorReject {
   readonly code: string;
   readonly message: string;
   readonly field?: string;
+  /** The record may succeed if sent again later (the contact was locked by a merge, say). */
+  readonly transient?: boolean;
+  readonly retryAfterMs?: number;
 }
 
 /** An import as the vendor reports it. */

@@ -17,7 +17,13 @@ runDestinationConformance(
     {
       title: 'SendGrid (sendgrid) conformance — CSV imports',
       fieldNames: { firstName: 'first_name', lastName: 'last_name', city: 'city', notes: 'address_line_1' },
-      settings: { validatesEmails: true, maxFieldLength: 100, rateLimitStorm: 3, ...lists },
+      settings: {
+        validatesEmails: true,
+        typedFields: false,
+        maxFieldLength: 100,
+        rateLimitStorm: 3,
+        ...lists,
+      },
     },
   ),
 );

@@ -17,7 +17,7 @@ runDestinationConformance(
     {
       title: 'SendGrid (sendgrid) conformance — JSON upserts',
       fieldNames: { firstName: 'first_name', lastName: 'last_name', city: 'city', notes: 'notes' },
-      settings: { validatesEmails: true, rateLimitStorm: 3, ...lists },
+      settings: { validatesEmails: true, typedFields: false, rateLimitStorm: 3, ...lists },
     },
   ),
 );

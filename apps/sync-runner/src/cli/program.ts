@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { errorsCommand } from './commands/errors.ts';
 import { initCommand } from './commands/init.ts';
+import { registerPluginCommands } from './commands/plugin-commands.ts';
 import { retryCommand } from './commands/retry.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
 import { statusCommand } from './commands/status.ts';
@@ -180,5 +181,6 @@ export const buildProgram = (io: CommandIO, setExitCode: (code: number) => void)
     .option('--json', 'print as JSON')
     .action(async (options) => setExitCode(await initCommand(options, io)));
 
+  registerPluginCommands(program, io, setExitCode);
   return program;
 };

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { registerHooks } from 'node:module';
+import * as nodeModule from 'node:module';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Env, mergeEnvFile, resolveEnvReferences } from './env.ts';
@@ -125,7 +125,8 @@ const ensureSelfResolution = (): void => {
   } catch {
     return;
   }
-  registerHooks({
+  // module.registerHooks exists from Node 22.15 / 23.5; a TypeScript config needs a newer Node anyway.
+  nodeModule.registerHooks?.({
     resolve(specifier, context, nextResolve) {
       try {
         return nextResolve(specifier, context);

@@ -225,7 +225,11 @@ export const destinationSchema = z
     plugin: z
       .string()
       .min(1)
-      .meta({ description: 'Destination plugin name.', examples: ['sendgrid', 'eloqua', 'memory'] }),
+      .meta({
+        description:
+          "Destination plugin: a built-in name, an npm package name (resolved from the config file's folder) or a relative path to a module.",
+        examples: ['sendgrid', 'eloqua', 'memory', '@acme/ferry-plugin-hubspot', './plugins/acme.js'],
+      }),
     options: z
       .record(z.string(), z.unknown())
       .default({})

@@ -4,17 +4,22 @@ import type { DestinationConfig } from '../config/schema.ts';
 import type { SyncDestination } from '../engine/types.ts';
 import { compileMapping } from '../mapping/index.ts';
 import type { WiredDestination } from './destination-context.ts';
-import { plugins, resolvePlugin } from './plugins.ts';
+import { loadPlugin } from './load-plugin.ts';
+import { plugins } from './plugins.ts';
 
 /* From the config to what the engine runs: each destination's plugin, mapping and pacing. */
 
-/** A configured destination as the engine runs it: plugin, mapping and pacing resolved. */
-export const toSyncDestination = (
+/**
+ * A configured destination as the engine runs it: plugin, mapping and pacing resolved. `fromDir` is
+ * the config file's folder, where plugin packages and paths are resolved from.
+ */
+export const toSyncDestination = async (
   name: string,
   config: DestinationConfig,
+  fromDir: string = process.cwd(),
   registry = plugins,
-): SyncDestination => {
-  const plugin = resolvePlugin(config.plugin, name, registry);
+): Promise<SyncDestination> => {
+  const plugin = await loadPlugin(config.plugin, { destination: name, fromDir, builtins: registry });
   if (config.mode === 'mirror' && !plugin.capabilities.delete) {
     throw new ConfigError(
       name,

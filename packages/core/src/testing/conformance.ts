@@ -3,28 +3,38 @@ import type { z } from 'zod';
 import {
   type Destination,
   type DestinationContext,
+  type FieldValue,
   JOB_NOT_FOUND,
   type JobHandle,
-  type Limits,
   type ProfileChange,
   type ProfileOutcome,
 } from '../contract.ts';
 import { createContext } from '../define-destination.ts';
 import { isRetryableError } from '../errors.ts';
+import { collectSecrets } from '../options.ts';
+import { type AuthorBugKit, registerAuthorBugCases } from './author-bug-cases.ts';
+import {
+  buildAtByteLimit,
+  byteLength,
+  type Expectation,
+  expectSmallJson,
+  generated,
+  MAX_HANDLE_BYTES,
+  oversizedValue,
+  resolveProfile,
+} from './case-support.ts';
 import { conformanceFixtures, type Fixture, type FixtureProfile } from './fixtures.ts';
 import type { ConformanceHarness, ConformanceProfile, ConformanceScope, HeldProfile } from './harness.ts';
+import { createRecorder, observeDestination, recordingHttp, recordingLogger } from './observe.ts';
 import { membersOf, type SettledJob, type SettleOptions, settleJob, waitForJob } from './settle.ts';
 import { streamedBatch } from './streamed-batch.ts';
 
-/** DESIGN.md §2: the handle is small JSON, "a few KB at most". */
-export const MAX_HANDLE_BYTES = 4096;
+export { MAX_HANDLE_BYTES } from './case-support.ts';
 
 /** Value length of the oversized case when the harness declares no maximum. */
 const UNDECLARED_OVERSIZE = 4000;
 /** Padding cap of the size cases when the harness declares no maximum field length. */
 const DEFAULT_PAD_LIMIT = 1000;
-
-const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');
 
 let runCounter = 0;
 const newScope = (caseName: string): ConformanceScope => ({
@@ -32,13 +42,16 @@ const newScope = (caseName: string): ConformanceScope => ({
   key: `ferry-conformance-${caseName}-${++runCounter}-${Math.random().toString(36).slice(2, 8)}`,
 });
 
+/** Shorter values are not credentials (a region, `true`); looking for them would find them everywhere. */
+const MIN_SECRET_LENGTH = 4;
+
 const defaultToChange =
   (fieldNames: Readonly<Record<string, string>> = {}) =>
   (profile: ConformanceProfile): ProfileChange => {
     if (profile.kind === 'delete')
       return { kind: 'delete', profileId: profile.profileId, identity: profile.email };
     const name = (canonical: string): string => fieldNames[canonical] ?? canonical;
-    const fields: Record<string, string> = { [name('email')]: profile.email };
+    const fields: Record<string, FieldValue> = { [name('email')]: profile.email };
     for (const [key, value] of Object.entries(profile.fields)) fields[name(key)] = value;
     return {
       kind: 'upsert',
@@ -48,15 +61,6 @@ const defaultToChange =
       ...(profile.lists === undefined ? {} : { lists: profile.lists }),
     };
   };
-
-/** What a case expects of one change: must it be rejected, may it be, and in which field. */
-interface Expectation {
-  readonly change: ProfileChange;
-  readonly mustReject: boolean;
-  readonly mayReject: boolean;
-  /** Destination field holding the oversized value, when there is one. */
-  readonly oversizedField?: string;
-}
 
 /**
  * Registers the conformance suite for `destination` in the current vitest file:
@@ -86,15 +90,29 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
   const toChange = harness.toChange ?? defaultToChange(harness.fieldNames);
   const faults = harness.faults ?? {};
   const oversizeLength = maxFieldLength === undefined ? UNDECLARED_OVERSIZE : maxFieldLength + 1;
+  const heldValue =
+    settings.heldValue ??
+    ((value: number | boolean | Date) => (value instanceof Date ? value.toISOString() : value));
+  // Every case calls the destination through `subject`: it records handles, outcomes, errors and log
+  // lines (checked for secrets after each case) and hands checkStatus frozen handles and members.
+  const recorder = createRecorder();
+  const subject = observeDestination(destination, recorder);
 
   /** Everything one running case needs; built fresh per case so cases share nothing. */
   const openCase = (fixture: Fixture, scope: ConformanceScope, signal: AbortSignal) => {
-    const newContext = async (): Promise<Ctx> =>
-      createContext(destination, {
-        ...harness.context?.(scope),
+    const newContext = async (): Promise<Ctx> => {
+      const extra = harness.context?.(scope) ?? {};
+      const ctx = createContext(destination, {
+        ...extra,
+        logger: recordingLogger(recorder, extra.logger),
         signal,
         options: await harness.options(scope),
       });
+      for (const value of collectSecrets(destination.options, ctx.options)) {
+        if (value.length >= MIN_SECRET_LENGTH) recorder.secrets.add(value);
+      }
+      return { ...ctx, http: recordingHttp(recorder, ctx.http) };
+    };
 
     const resolve = (profile: FixtureProfile): ConformanceProfile =>
       resolveProfile(fixture.name, profile, settings.listIds, oversizeLength);
@@ -112,11 +130,24 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
           change,
           mustReject: invalid || (oversized && maxFieldLength !== undefined),
           mayReject: invalid || oversized || (profile.invalidEmail && !validatesEmails),
+          ...(profile.transient ? { transient: true } : {}),
           ...(oversizedField === undefined ? {} : { oversizedField }),
         };
       });
 
     return { scope, fixture, newContext, resolve, expectationsOf };
+  };
+
+  /** No secret option of any context the case built appears in anything the destination produced. */
+  const expectNoSecrets = (): void => {
+    for (const value of recorder.secrets) {
+      for (const artifact of recorder.artifacts) {
+        expect(
+          artifact.text.includes(value),
+          `a secret option (${value.length} characters, starting ${JSON.stringify(value.slice(0, 2))}) appears in a ${artifact.where}`,
+        ).toBe(false);
+      }
+    }
   };
 
   const registerCase = (
@@ -134,9 +165,11 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
       async (test) => {
         const scope = newScope(fixture.name);
         const abort = new AbortController();
+        recorder.reset();
         await harness.beforeEach?.(scope);
         try {
           await run(openCase(fixture, scope, abort.signal), test);
+          expectNoSecrets();
         } finally {
           abort.abort();
           await harness.afterEach?.(scope);
@@ -181,7 +214,7 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
       entry.fields = Object.fromEntries(
         Object.entries(change.fields).map(([key, value]) => [
           key,
-          value instanceof Date ? value.toISOString() : value,
+          value === null || typeof value === 'string' ? value : heldValue(value),
         ]),
       );
       for (const id of change.lists?.add ?? []) {
@@ -204,7 +237,12 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
       }
       expect(actual, `${identity} is not held`).toBeDefined();
       for (const [field, value] of Object.entries(expected.fields)) {
-        expect(actual?.fields[field], `${identity}: field ${field}`).toEqual(value);
+        if (value === null) {
+          // Cleared: absent or empty at the vendor — never the text "null", never the old value.
+          expect([undefined, null, ''], `${identity}: field ${field} should be cleared`).toContainEqual(
+            actual?.fields[field],
+          );
+        } else expect(actual?.fields[field], `${identity}: field ${field}`).toEqual(value);
       }
       for (const id of expected.listsIn) expect(actual?.lists ?? [], `${identity}: lists`).toContain(id);
       for (const id of expected.listsOut) expect(actual?.lists ?? [], `${identity}: lists`).not.toContain(id);
@@ -221,6 +259,9 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
    */
   const expectOutcomes = (expectations: readonly Expectation[], settled: SettledJob): Set<string> => {
     const batchIds = new Set(expectations.map(({ change }) => change.profileId));
+    const transientIds = new Set(
+      expectations.filter((e) => e.transient).map(({ change }) => change.profileId),
+    );
     const memberIds = new Set(settled.members.map((member) => member.profileId));
     const seen = new Set<string>();
     const check = (outcome: ProfileOutcome, stage: string, allowed: ReadonlySet<string>): void => {
@@ -230,7 +271,9 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
       ).toBe(true);
       expect(seen.has(outcome.profileId), `${outcome.profileId} got more than one outcome`).toBe(false);
       seen.add(outcome.profileId);
-      expect(outcome.status, `${outcome.profileId}: ${outcome.message}`).toBe('rejected');
+      expect(outcome.status, `${outcome.profileId}: ${outcome.message}`).toBe(
+        transientIds.has(outcome.profileId) ? 'retryable' : 'rejected',
+      );
       if (outcome.status === 'rejected')
         expect(outcome.code.length, `${outcome.profileId}: code`).toBeGreaterThan(0);
       expect(outcome.message.length, `${outcome.profileId}: message`).toBeGreaterThan(0);
@@ -240,8 +283,12 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
     for (const job of settled.jobs) expectSmallJson(job);
 
     const rejected = new Map([...settled.rejected, ...settled.outcomes].map((o) => [o.profileId, o]));
-    for (const { change, mustReject, mayReject, oversizedField } of expectations) {
+    for (const { change, mustReject, mayReject, oversizedField, transient } of expectations) {
       const outcome = rejected.get(change.profileId);
+      if (transient) {
+        expect(outcome?.status, `${change.profileId} should have a retryable outcome`).toBe('retryable');
+        continue;
+      }
       if (mustReject) expect(outcome, `${change.profileId} should have been rejected`).toBeDefined();
       if (!mayReject) expect(outcome, `${change.profileId} should not have been rejected`).toBeUndefined();
       if (outcome?.status === 'rejected' && oversizedField !== undefined) {
@@ -261,7 +308,7 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
     options: SettleOptions = settleOptions,
   ): Promise<SettledJob> => {
     const settled = await settleJob(
-      destination,
+      subject,
       ctx,
       expectations.map(({ change }) => change),
       options,
@@ -282,7 +329,7 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
     for (const profiles of c.fixture.batches) {
       const expectations = c.expectationsOf(profiles);
       const settled = await settleJob(
-        destination,
+        subject,
         ctx,
         expectations.map(({ change }) => change),
         settleOptions,
@@ -301,8 +348,15 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
   describe(harness.title ?? `${destination.displayName} (${destination.name}) conformance`, () => {
     registerCase(fx.emptyBatch, async (c) => {
       const ctx = await c.newContext();
-      const result = await destination.exportProfiles(ctx, []);
+      const vendorCallsBefore = await harness.vendorCalls?.(c.scope);
+      const result = await subject.exportProfiles(ctx, []);
       expect(result).toEqual({ job: null, rejected: [] });
+      expect(recorder.httpRequests, 'requests sent through ctx.http for an empty batch').toBe(0);
+      if (harness.vendorCalls !== undefined) {
+        expect(await harness.vendorCalls(c.scope), 'calls the vendor received for an empty batch').toBe(
+          vendorCallsBefore,
+        );
+      }
     });
 
     registerCase(fx.singleProfile, async (c) => {
@@ -312,8 +366,8 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
       expect(settled.outcomes).toEqual([]);
       expect(settled.jobs).toHaveLength(1);
       const job = settled.jobs[0];
-      if (destination.cleanup && job) {
-        await destination.cleanup(ctx, job);
+      if (subject.cleanup && job) {
+        await subject.cleanup(ctx, job);
         await expectEndState(c.scope, expectations, new Set());
       }
     });
@@ -371,7 +425,7 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
       const first = await c.newContext();
       const expectations = c.expectationsOf(only(c.fixture));
       const batch = expectations.map(({ change }) => change);
-      const result = await destination.exportProfiles(first, streamedBatch(batch));
+      const result = await subject.exportProfiles(first, streamedBatch(batch));
       expect(result.job).not.toBeNull();
       if (result.job === null) return;
       expectSmallJson(result.job);
@@ -381,7 +435,7 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
       const second = await c.newContext();
       expect(second.options, 'a new options object').not.toBe(first.options);
       const { status, stats } = await waitForJob(
-        destination,
+        subject,
         second,
         restored.job,
         restored.members,
@@ -406,12 +460,12 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
         const ctx = await c.newContext();
         const expectations = c.expectationsOf(only(c.fixture));
         const batch = expectations.map(({ change }) => change);
-        const result = await destination.exportProfiles(ctx, streamedBatch(batch));
+        const result = await subject.exportProfiles(ctx, streamedBatch(batch));
         expect(result.job).not.toBeNull();
         if (result.job === null) return;
         const members = membersOf(batch, result.rejected);
         await faults.failNextStatusChecks?.(settings.transientFailures ?? 2, c.scope);
-        const error = await destination.checkStatus(ctx, result.job, members).then(
+        const error = await subject.checkStatus(ctx, result.job, members).then(
           (status) => new Error(`checkStatus returned ${JSON.stringify(status)} instead of throwing`),
           (thrown: unknown) => thrown,
         );
@@ -419,7 +473,7 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
           isRetryableError(error),
           `checkStatus should throw a retryable error, got: ${String(error)}`,
         ).toBe(true);
-        const { status, stats } = await waitForJob(destination, ctx, result.job, members, settleOptions);
+        const { status, stats } = await waitForJob(subject, ctx, result.job, members, settleOptions);
         expect(status.state, JSON.stringify(status)).toBe('completed');
         const settled: SettledJob = {
           rejected: result.rejected,
@@ -441,11 +495,11 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
         const ctx = await c.newContext();
         const expectations = c.expectationsOf(only(c.fixture));
         const batch = expectations.map(({ change }) => change);
-        const result = await destination.exportProfiles(ctx, streamedBatch(batch));
+        const result = await subject.exportProfiles(ctx, streamedBatch(batch));
         expect(result.job).not.toBeNull();
         if (result.job === null) return;
         await faults.forgetJob?.(result.job, c.scope);
-        const status = await destination.checkStatus(ctx, result.job, membersOf(batch, result.rejected));
+        const status = await subject.checkStatus(ctx, result.job, membersOf(batch, result.rejected));
         expect(status).toMatchObject({ state: 'failed', code: JOB_NOT_FOUND, retryable: true });
         // The runner resubmits the members; the vendor upserts by identity, so this is safe.
         await settleAndCheck(ctx, c.scope, expectations);
@@ -498,10 +552,10 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
       const job = settled.jobs.at(-1);
       expect(job).toBeDefined();
       if (job === undefined) return;
-      const again = await destination.checkStatus(ctx, job, settled.members);
+      const again = await subject.checkStatus(ctx, job, settled.members);
       const fresh = await c.newContext();
       const restored = JSON.parse(JSON.stringify(job)) as JobHandle;
-      const onceMore = await destination.checkStatus(fresh, restored, settled.members);
+      const onceMore = await subject.checkStatus(fresh, restored, settled.members);
       expect(again).toEqual(settled.status);
       expect(onceMore).toEqual(again);
       const rejectedIds = new Set([...settled.rejected, ...settled.outcomes].map((o) => o.profileId));
@@ -532,112 +586,20 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
           ? 'settings.listIds needs two list ids'
           : undefined,
     );
+    // The cases for the bugs plugin authors make most (secrets, status-check errors, restarts...).
+    registerAuthorBugCases({
+      destination,
+      subject,
+      harness,
+      recorder,
+      settleOptions,
+      maxFieldLength,
+      toChange,
+      registerCase,
+      settleAndCheck,
+      expectOutcomes,
+      expectEndState,
+      runBatches,
+    } as unknown as AuthorBugKit);
   });
-};
-
-/** Turns list indexes into the harness's list ids and generates the oversized value. */
-const resolveProfile = (
-  fixtureName: string,
-  profile: FixtureProfile,
-  listIds: readonly string[] | undefined,
-  oversizeLength: number,
-): ConformanceProfile => {
-  const listId = (index: number): string => {
-    const id = listIds?.[index];
-    if (id === undefined) throw new Error(`fixture ${fixtureName} needs settings.listIds[${index}]`);
-    return id;
-  };
-  const fields = { ...profile.fields };
-  if (profile.oversize !== undefined) fields[profile.oversize] = oversizedValue(oversizeLength);
-  return {
-    kind: profile.kind,
-    profileId: profile.profileId,
-    email: profile.email,
-    fields,
-    ...(profile.lists === undefined
-      ? {}
-      : { lists: { add: profile.lists.add.map(listId), remove: profile.lists.remove.map(listId) } }),
-  };
-};
-
-/** A long ASCII value whose every character is visible, so truncation shows in a diff. */
-const oversizedValue = (length: number): string =>
-  '0123456789'.repeat(Math.ceil(length / 10)).slice(0, length);
-
-/** Profile number `index` made from a template: distinct id and e-mail, `padding` in `padField`. */
-const generated = (
-  template: FixtureProfile,
-  index: number,
-  padField: string,
-  padding: string,
-): FixtureProfile => {
-  const [local = 'profile', domain = 'example.com'] = template.email.split('@');
-  return {
-    ...template,
-    profileId: `${template.profileId}-${index}`,
-    email: `${local}.${index}@${domain}`,
-    fields: { ...template.fields, [padField]: padding },
-  };
-};
-
-/**
- * Builds a batch whose `jobOverheadBytes + Σ measure` equals `maxBytesPerJob` exactly, as the runner's
- * packer would fill a job to the brim. Uses as few profiles as the padding limit allows; each one's
- * padding is found by binary search on `measure` (monotone in the padding length). Returns a skip
- * reason when the limit cannot be reached exactly within `maxProfiles`.
- */
-const buildAtByteLimit = (input: {
-  readonly limits: Limits;
-  readonly padLimit: number;
-  readonly maxProfiles: number;
-  readonly make: (index: number, padding: string) => ProfileChange;
-  readonly measure: (change: ProfileChange) => number;
-}): ProfileChange[] | string => {
-  const { limits, padLimit, maxProfiles, make, measure } = input;
-  const pad = (length: number): string => 'x'.repeat(length);
-  const target = limits.maxBytesPerJob - (limits.jobOverheadBytes ?? 0);
-  // The fewest profiles that can hold `target` bytes when fully padded.
-  let count = 0;
-  for (let capacity = 0; capacity < target; count += 1) {
-    if (count >= maxProfiles) {
-      return `reaching maxBytesPerJob (${limits.maxBytesPerJob}) needs more than ${maxProfiles} profiles; lower the limit in the harness options`;
-    }
-    capacity += measure(make(count, pad(padLimit)));
-  }
-  /** Longest padding (≤ padLimit) whose profile measures at most `budget`; -1 when even none is too big. */
-  const longestPadding = (index: number, budget: number): number => {
-    let low = -1;
-    let high = padLimit;
-    while (low < high) {
-      const mid = Math.ceil((low + high + 1) / 2);
-      if (measure(make(index, pad(mid))) <= budget) low = mid;
-      else high = mid - 1;
-    }
-    return low;
-  };
-  const paddings: number[] = [];
-  let remaining = target;
-  for (let index = 0; index < count; index += 1) {
-    const share = Math.floor(remaining / (count - index));
-    const length = longestPadding(index, share);
-    if (length < 0)
-      return `a profile without padding is larger than its share (${share} bytes) of maxBytesPerJob`;
-    paddings.push(length);
-    remaining -= measure(make(index, pad(length)));
-  }
-  // Rounding leaves a few bytes over; grow earlier profiles' padding until they are used up.
-  for (let index = count - 1; index >= 0 && remaining > 0; index -= 1) {
-    const current = measure(make(index, pad(paddings[index] ?? 0)));
-    const length = longestPadding(index, current + remaining);
-    remaining -= measure(make(index, pad(length))) - current;
-    paddings[index] = length;
-  }
-  if (remaining !== 0) return `could not reach maxBytesPerJob exactly (${remaining} bytes short)`;
-  return paddings.map((length, index) => make(index, pad(length)));
-};
-
-const expectSmallJson = (job: JobHandle): void => {
-  const text = JSON.stringify(job);
-  expect(JSON.parse(text), 'the handle survives JSON unchanged').toEqual(job);
-  expect(byteLength(text), 'handle size').toBeLessThanOrEqual(MAX_HANDLE_BYTES);
 };

@@ -1,4 +1,4 @@
-import type { JobHandle, ProfileChange } from '../contract.ts';
+import type { Destination, FieldValue, JobHandle, ProfileChange } from '../contract.ts';
 import type { CreateContextInput } from '../define-destination.ts';
 import type { SettleOptions } from './settle.ts';
 
@@ -40,7 +40,8 @@ export interface ConformanceProfile {
   readonly kind: 'upsert' | 'delete';
   readonly profileId: string;
   readonly email: string;
-  readonly fields: Readonly<Record<string, string>>;
+  /** Strings, except in the typed-values case (numbers, booleans, dates, and `null` for "clear"). */
+  readonly fields: Readonly<Record<string, FieldValue>>;
   readonly lists?: { readonly add: readonly string[]; readonly remove: readonly string[] };
 }
 
@@ -62,6 +63,26 @@ export interface ConformanceFaults {
   readonly forgetJob?: (job: JobHandle, scope: ConformanceScope) => void | Promise<void>;
   /** Make the vendor answer its next `count` calls with 429 and a short Retry-After. Called before submission. */
   readonly rateLimit?: (count: number, scope: ConformanceScope) => void | Promise<void>;
+  /**
+   * Make the next `count` *status checks* answer 429. Called after submission. `checkStatus` must
+   * throw a retryable error (or say `pending`), never report the job failed.
+   */
+  readonly rateLimitNextStatusChecks?: (count: number, scope: ConformanceScope) => void | Promise<void>;
+  /** Make the vendor fail the next job as a whole, retryably (a crashed worker) or for good. Called before submission. */
+  readonly failNextJob?: (
+    failure: { readonly retryable: boolean },
+    scope: ConformanceScope,
+  ) => void | Promise<void>;
+  /**
+   * Make the vendor answer these identities with a transient per-record error (locked, try later)
+   * the next time it processes them; the destination must report them `retryable`, not rejected.
+   */
+  readonly deferProfiles?: (identities: readonly string[], scope: ConformanceScope) => void | Promise<void>;
+  /**
+   * Make the vendor refuse this case's credentials from now on (401), so the case can check that
+   * an auth failure says so and prints no secret.
+   */
+  readonly rejectCredentials?: (scope: ConformanceScope) => void | Promise<void>;
 }
 
 /** Facts about the destination and knobs for the suite. Every member is optional. */
@@ -80,6 +101,17 @@ export interface ConformanceSettings {
   readonly maxFieldLength?: number;
   /** Two or more list ids that exist at the vendor, for the list-membership case. */
   readonly listIds?: readonly string[];
+  /**
+   * Whether the destination has the typed fixture fields `score` (number), `vip` (boolean) and
+   * `signedUpAt` (date) — under the names `fieldNames` gives them — for the typed-values case.
+   * Default `true`.
+   */
+  readonly typedFields?: boolean;
+  /**
+   * How the vendor holds typed values, for the typed-values case to compare with what `read`
+   * returns. Default: numbers and booleans as such, dates as ISO 8601 strings.
+   */
+  readonly heldValue?: (value: number | boolean | Date) => unknown;
   /** Per-case vitest timeout. Default 30,000 ms. */
   readonly caseTimeoutMs?: number;
   /**
@@ -144,5 +176,27 @@ export interface ConformanceHarness {
   readonly afterEach?: (scope: ConformanceScope) => void | Promise<void>;
   /** Fault injection; cases without their hook are skipped loudly. */
   readonly faults?: ConformanceFaults;
+  /**
+   * Loads the destination again from a fresh module graph, as a restarted process would, e.g.
+   * `() => import('../src/index.ts').then((m) => m.acme)`. The kit calls `vi.resetModules()` first,
+   * so state the plugin keeps in module-level variables is gone; the restart case checks a job
+   * with it. The vendor (or its fake) must of course survive: keep its state outside the plugin's
+   * modules.
+   */
+  readonly freshDestination?: () => Promise<Destination>;
+  /**
+   * Bytes of the payload the vendor received for `job` (the upload bodies), read from the vendor.
+   * The multi-byte size case compares it with `maxBytesPerJob`. Without it, the kit counts the
+   * string and byte bodies the destination sent through `ctx.http`.
+   */
+  readonly jobBytes?: (
+    job: JobHandle,
+    scope: ConformanceScope,
+  ) => number | undefined | Promise<number | undefined>;
+  /**
+   * Requests the vendor received in this case so far. The empty-batch case checks that none were
+   * made. Without it, the kit counts the requests made through `ctx.http`.
+   */
+  readonly vendorCalls?: (scope: ConformanceScope) => number | Promise<number>;
   readonly settings?: ConformanceSettings;
 }

@@ -5,6 +5,8 @@
  * in any test.
  */
 export { MAX_HANDLE_BYTES, runDestinationConformance } from './conformance.ts';
+export * from './fake-vendor.ts';
+export { fakeVendorHarness } from './fake-vendor-harness.ts';
 export { conformanceFixtures, type Fixture, type FixtureProfile } from './fixtures.ts';
 export type {
   ConformanceFaults,

@@ -110,6 +110,17 @@ export const toJobStatus = (found: VendorImport | undefined, members: readonly J
         message: `the vendor rejected row ${reject.row}, beyond the job's ${members.length} members`,
       };
     }
+    if (reject.transient === true) {
+      // Not the profile's fault: the runner sends it again after a backoff.
+      outcomes.push({
+        profileId: member.profileId,
+        status: 'retryable',
+        code: reject.code,
+        message: reject.message,
+        ...(reject.retryAfterMs === undefined ? {} : { retryAfterMs: reject.retryAfterMs }),
+      });
+      continue;
+    }
     outcomes.push({
       profileId: member.profileId,
       status: 'rejected',

@@ -61,9 +61,9 @@ export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): P
   try {
     const loaded = await loadCommandConfig(options, io);
     const names = selectDestinations(loaded.config, options.destination);
-    const destinations: SyncDestination[] = names.map((name) =>
-      toSyncDestination(name, loaded.config.destinations[name]!),
-    );
+    const destinations: SyncDestination[] = [];
+    for (const name of names)
+      destinations.push(await toSyncDestination(name, loaded.config.destinations[name]!, loaded.dir));
     // The logger exists before the destinations are wired (their contexts log through it), and the
     // redactor only after (it needs the parsed secret options): the logger reads it late.
     redact = configRedactor(loaded, []);

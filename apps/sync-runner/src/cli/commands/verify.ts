@@ -31,12 +31,11 @@ export const verifyCommand = async (options: VerifyCommandOptions, io: CommandIO
       redact: (text) => redact(text),
     });
     // Wired once: options parsed, one context per destination, as a sync would use them.
-    const destinations = names.map((name) =>
-      wireDestination(toSyncDestination(name, loaded.config.destinations[name]!), {
-        logger,
-        signal: io.signal,
-      }),
-    );
+    const destinations = [];
+    for (const name of names) {
+      const destination = await toSyncDestination(name, loaded.config.destinations[name]!, loaded.dir);
+      destinations.push(wireDestination(destination, { logger, signal: io.signal }));
+    }
     redact = configRedactor(loaded, destinations);
     const checks: DestinationCheck[] = [];
     for (const destination of destinations) {
