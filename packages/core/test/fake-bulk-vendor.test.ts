@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type FakeBulkVendor, startFakeBulkVendor } from '../src/testing/fake-vendor.ts';
 
 // The fake vendor is what scaffolded plugins test against; these pin the behaviour they rely on.
-const vendor: FakeBulkVendor = await startFakeBulkVendor({ processingMs: 30 });
+// Long enough that the first status read still sees the import pending on a loaded machine.
+const vendor: FakeBulkVendor = await startFakeBulkVendor({ processingMs: 600 });
 afterAll(() => vendor.close());
 
 const call = async (
