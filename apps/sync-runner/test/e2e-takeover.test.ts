@@ -98,7 +98,9 @@ describe('several ferry processes on one store (e2e)', () => {
   }, 60_000);
 
   it('runs two syncs at once: different destinations both proceed; the same one waits, and is sent once', async () => {
-    const sandbox = await startE2eSandbox({ startDelayMs: 1200, recordsPerSecond: 400 });
+    // Jobs take five seconds at the vendor: long enough for a second process to start (a second or
+    // more on a loaded machine) while the first still holds the destination.
+    const sandbox = await startE2eSandbox({ startDelayMs: 5000, recordsPerSecond: 400 });
     sandboxes.push(sandbox);
     const list = people(150);
     writeProject(project.dir, sandbox, list, { perJob: 1000 });
