@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import { startSandbox } from '@ferry/sandbox';
@@ -233,9 +233,10 @@ const where = relative(process.cwd(), DIR) || '.';
 out(`\n${bold(problems.length === 0 ? `Done in ${seconds} s.` : `Finished in ${seconds} s with problems.`)}`);
 out(`The project stays in ${where}/ (config, .env, profiles.csv, state in .ferry/state.db). The`);
 out('sandbox has stopped, but the state is local — look at it with the same CLI:');
-const cli = relative(process.cwd(), CLI);
-out(dim(`  pnpm exec node ${cli} status --state ${where}/.ferry/state.db`));
-out(dim(`  pnpm exec node ${cli} errors --state ${where}/.ferry/state.db --csv`));
+// `pnpm ferry` runs from the repository root (where `pnpm demo` is run), so the path is the root's.
+const state = relative(join(dirname(CLI), '..', '..', '..'), join(DIR, '.ferry', 'state.db'));
+out(dim(`  pnpm ferry status --state ${state}`));
+out(dim(`  pnpm ferry errors --state ${state} --csv`));
 out('Next: docs/cli.md (every command), docs/configuration.md (the config file).');
 if (problems.length > 0) process.exitCode = 1;
 

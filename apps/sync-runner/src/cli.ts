@@ -11,6 +11,11 @@ import { buildProgram } from './cli/program.ts';
 applyHeapProfile();
 
 export const main = async (): Promise<void> => {
+  // `ferry errors --csv | head`: the reader went away; that is the end of the output, not a crash.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const controller = new AbortController();
   process.on('SIGINT', () => {
     if (controller.signal.aborted) {
