@@ -5,7 +5,7 @@
 
 export const JSON_SCHEMA_VERSION = 1;
 
-export type CommandName = 'sync' | 'resume' | 'status' | 'errors' | 'retry' | 'verify' | 'init';
+export type CommandName = 'sync' | 'resume' | 'status' | 'errors' | 'retry' | 'verify' | 'init' | 'tokens';
 
 /** The document: `schemaVersion`, `command`, `exitCode`, then the command's own fields. */
 export const jsonDocument = (

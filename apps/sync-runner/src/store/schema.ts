@@ -134,10 +134,34 @@ export interface JobMembersTable {
   members: string;
 }
 
+/** `ferry serve` bearer tokens: only the SHA-256 of the token is kept. */
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  scope: 'read' | 'write';
+  hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** The first response to an Idempotency-Key (per token); `status` is null while it is being made. */
+export interface IdempotencyKeysTable {
+  token_id: string;
+  key: string;
+  /** SHA-256 of what makes the request (method, path, query, content type, body). */
+  fingerprint: string;
+  status: number | null;
+  /** JSON `{ headers, body }`. */
+  response: string | null;
+  created_at: number;
+}
+
 export interface Database {
   runs: RunsTable;
   leases: LeasesTable;
   run_lanes: RunLanesTable;
+  api_tokens: ApiTokensTable;
+  idempotency_keys: IdempotencyKeysTable;
   run_seen: RunSeenTable;
   bad_rows: BadRowsTable;
   profile_state: ProfileStateTable;

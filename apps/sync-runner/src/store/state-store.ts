@@ -1,5 +1,6 @@
 import type { JobHandle, JobMember, ProfileChange } from '@ferry/core';
 import type { JobState, ProfileStatus, RunStatus } from './schema.ts';
+import type { ServiceStore } from './service-store.ts';
 
 export type { ChangeOp, JobState, ProfileStatus, RunStatus } from './schema.ts';
 
@@ -336,7 +337,8 @@ export interface StateStore
     JobsStore,
     MembersStore,
     ProfilesStore,
-    ReportsStore {
+    ReportsStore,
+    ServiceStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Where the store lives, safe to print (no password). */
   readonly location: string;

@@ -1,0 +1,85 @@
+import type { Logger } from '@ferry/core';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { SourceConfig } from '../config/schema.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { StateStore } from '../store/state-store.ts';
+import { installAuth } from './auth.ts';
+import { createLauncher, type Launcher } from './launcher.ts';
+import { openApiRoute, registerOpenApi } from './openapi.ts';
+import { installProblemHandlers } from './problems.ts';
+import { destinationRoutes } from './routes/destinations.ts';
+import { eventRoutes } from './routes/events.ts';
+import { healthRoutes } from './routes/health.ts';
+import { resultRoutes } from './routes/results.ts';
+import { runRoutes } from './routes/runs.ts';
+import { createRunFeeds } from './run-feeds.ts';
+import type { ServiceContext } from './service-context.ts';
+import { DEFAULT_MAX_UPLOAD_BYTES, UPLOAD_TYPES } from './uploads.ts';
+
+/*
+ * `ferry serve`'s HTTP app over one engine: Fastify with zod schemas (validation and the OpenAPI
+ * document), bearer tokens, RFC 9457 problems. Building it does not listen; `ferry serve` does.
+ */
+
+export interface ServiceOptions {
+  readonly engine: Engine;
+  readonly store: StateStore;
+  /** The configured source: used when a run has no upload, and its reading rules for uploads. */
+  readonly source: SourceConfig;
+  readonly uploadsDir: string;
+  /** Default 1 GiB. */
+  readonly maxUploadBytes?: number;
+  readonly verifyRequests?: ServiceContext['verifyRequests'];
+  readonly redact?: (text: string) => string;
+  readonly logger: Logger;
+  readonly version?: string;
+}
+
+export interface Service {
+  readonly app: FastifyInstance;
+  readonly launcher: Launcher;
+}
+
+/** JSON bodies are small (run options); records come as upload streams, which this limit does not cover. */
+const JSON_BODY_LIMIT = 64 * 1024;
+
+export const buildService = async (options: ServiceOptions): Promise<Service> => {
+  const redact = options.redact ?? ((text: string) => text);
+  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, return503OnClosing: true });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // Upload bodies are left unread here: the run route streams them to disk itself.
+  app.addContentTypeParser(Object.keys(UPLOAD_TYPES), (_request, _payload, done) => done(null, undefined));
+  const feeds = createRunFeeds(options.engine);
+  const launcher = createLauncher({
+    engine: options.engine,
+    store: options.store,
+    source: options.source,
+    uploadsDir: options.uploadsDir,
+    feeds,
+    logger: options.logger,
+  });
+  const context: ServiceContext = {
+    engine: options.engine,
+    store: options.store,
+    source: options.source,
+    uploadsDir: options.uploadsDir,
+    maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    launcher,
+    feeds,
+    verifyRequests: options.verifyRequests ?? {},
+    redact,
+  };
+  installProblemHandlers(app, redact);
+  installAuth(app, options.store);
+  await registerOpenApi(app, options.version ?? '0.0.0');
+  healthRoutes(app, context);
+  openApiRoute(app);
+  runRoutes(app, context);
+  resultRoutes(app, context);
+  eventRoutes(app, context);
+  destinationRoutes(app, context);
+  await app.ready();
+  return { app, launcher };
+};
