@@ -237,6 +237,24 @@ describe('ferry serve over loopback HTTP (e2e)', () => {
     expect(list.items.map((r) => r.id)).toEqual([id]);
   });
 
+  it('answers 202 well under a second for a 100,000-row upload, streamed to disk', async () => {
+    service = await startService(project.dir);
+    const body = toCsv(people(100_000));
+    const started = performance.now();
+    const response = await api('/v1/runs?dryRun=true', {
+      method: 'POST',
+      headers: { ...bearer(write), 'content-type': 'text/csv' },
+      body,
+    });
+    const ms = performance.now() - started;
+    expect(response.status).toBe(202);
+    const run = (await response.json()) as RunJson;
+    console.log(`202 for a ${(body.length / 1e6).toFixed(1)} MB, 100,000-row upload in ${ms.toFixed(0)} ms`);
+    expect(ms).toBeLessThan(1000);
+    const ended = await waitEnded(run.id);
+    expect(ended.source).toMatchObject({ kind: 'upload', records: 100_000 });
+  });
+
   it('refuses an upload past the size limit with a 413 and keeps nothing of it', async () => {
     service = await startService(project.dir, ['--max-upload-bytes', '1000']);
     const body = toCsv(people(100));
