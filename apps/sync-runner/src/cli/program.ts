@@ -185,6 +185,15 @@ export const buildProgram = (io: CommandIO, setExitCode: (code: number) => void)
       'where uploaded records wait for their run (default: uploads/ next to the store)',
     )
     .option('--max-upload-bytes <bytes>', 'largest records upload accepted (default 1 GiB)', positiveInt)
+    .option('--public-url <url>', 'base URL of the service as webhook receivers reach it (links in bodies)')
+    .option(
+      '--allow-private-webhooks',
+      'let webhook URLs resolve to private, loopback or link-local addresses',
+    )
+    .option(
+      '--webhook-retries <ms,...>',
+      'waits between webhook attempts (default: the Standard Webhooks schedule)',
+    )
     .option('-v, --verbose', 'debug logging')
     .action(async (options) => setExitCode(await serveCommand(options, io)));
 

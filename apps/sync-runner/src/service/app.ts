@@ -13,9 +13,11 @@ import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { resultRoutes } from './routes/results.ts';
 import { runRoutes } from './routes/runs.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { createRunFeeds } from './run-feeds.ts';
 import type { ServiceContext } from './service-context.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES, UPLOAD_TYPES } from './uploads.ts';
+import { createWebhookDispatcher, type WebhookDispatcher } from './webhooks.ts';
 
 /*
  * `ferry serve`'s HTTP app over one engine: Fastify with zod schemas (validation and the OpenAPI
@@ -34,11 +36,19 @@ export interface ServiceOptions {
   readonly redact?: (text: string) => string;
   readonly logger: Logger;
   readonly version?: string;
+  readonly webhooks?: {
+    /** Waits after each failed attempt; default the Standard Webhooks schedule. */
+    readonly retryScheduleMs?: readonly number[];
+    readonly allowPrivate?: boolean;
+    /** The service's public base URL, for the links in webhook bodies. */
+    readonly publicUrl?: string;
+  };
 }
 
 export interface Service {
   readonly app: FastifyInstance;
   readonly launcher: Launcher;
+  readonly webhooks: WebhookDispatcher;
 }
 
 /** JSON bodies are small (run options); records come as upload streams, which this limit does not cover. */
@@ -52,7 +62,17 @@ export const buildService = async (options: ServiceOptions): Promise<Service> =>
   // Upload bodies are left unread here: the run route streams them to disk itself.
   app.addContentTypeParser(Object.keys(UPLOAD_TYPES), (_request, _payload, done) => done(null, undefined));
   const feeds = createRunFeeds(options.engine);
+  const webhooks = createWebhookDispatcher({
+    store: options.store,
+    logger: options.logger,
+    ...(options.webhooks?.retryScheduleMs === undefined
+      ? {}
+      : { retryScheduleMs: options.webhooks.retryScheduleMs }),
+    allowPrivate: options.webhooks?.allowPrivate ?? false,
+    ...(options.webhooks?.publicUrl === undefined ? {} : { publicUrl: options.webhooks.publicUrl }),
+  });
   const launcher = createLauncher({
+    onEnded: webhooks.runEnded,
     engine: options.engine,
     store: options.store,
     source: options.source,
@@ -70,6 +90,7 @@ export const buildService = async (options: ServiceOptions): Promise<Service> =>
     feeds,
     verifyRequests: options.verifyRequests ?? {},
     redact,
+    allowPrivateWebhooks: options.webhooks?.allowPrivate ?? false,
   };
   installProblemHandlers(app, redact);
   installAuth(app, options.store);
@@ -80,6 +101,7 @@ export const buildService = async (options: ServiceOptions): Promise<Service> =>
   resultRoutes(app, context);
   eventRoutes(app, context);
   destinationRoutes(app, context);
+  webhookRoutes(app, context);
   await app.ready();
-  return { app, launcher };
+  return { app, launcher, webhooks };
 };

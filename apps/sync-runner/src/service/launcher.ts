@@ -34,6 +34,8 @@ export const createLauncher = (services: {
   readonly uploadsDir: string;
   readonly feeds: RunFeeds;
   readonly logger: Logger;
+  /** A run started or taken over here ended (its row says how). */
+  readonly onEnded?: (runId: string) => Promise<void>;
 }): Launcher => {
   const { engine, feeds, logger } = services;
   const running = new Set<string>();
@@ -51,6 +53,11 @@ export const createLauncher = (services: {
       )
       .finally(async () => {
         running.delete(runId);
+        try {
+          await services.onEnded?.(runId);
+        } catch (error) {
+          logger.error(`[ferry] could not record the end of run ${runId}`, { error: String(error) });
+        }
         if (upload !== undefined) await rm(uploadPath(services.uploadsDir, upload.file), { force: true });
       });
   };

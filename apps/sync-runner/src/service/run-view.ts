@@ -117,7 +117,7 @@ export const storeStatusOf = (state: RunState): RunRecord['status'] =>
         : 'failed';
 
 const vendorJobId = (job: StoredJob): string | null => {
-  const id = job.handle?.['id'] ?? job.handle?.['jobId'];
+  const id = job.handle?.id ?? job.handle?.jobId;
   return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
 };
 

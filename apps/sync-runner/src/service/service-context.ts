@@ -16,4 +16,6 @@ export interface ServiceContext {
   /** Field and list names per destination, for verify. */
   readonly verifyRequests: Readonly<Record<string, { fields: string[]; lists: string[] }>>;
   readonly redact: (text: string) => string;
+  /** Webhook URLs may point at private, loopback or link-local addresses (tests, closed networks). */
+  readonly allowPrivateWebhooks: boolean;
 }

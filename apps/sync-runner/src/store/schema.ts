@@ -156,12 +156,39 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+/** Completion webhook endpoints. The secret signs deliveries, so it is kept; it is never shown again. */
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  secret: string;
+  created_at: number;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+}
+
+/** The outbox: one delivery per endpoint and run; `id` is the `webhook-id` of every attempt. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  run_id: string;
+  type: string;
+  /** The exact JSON body that is signed and sent. */
+  payload: string;
+  state: 'pending' | 'delivered' | 'failed';
+  /** JSON array of `{ at, status, error }`. */
+  attempts: string;
+  next_attempt_at: number | null;
+  created_at: number;
+}
+
 export interface Database {
   runs: RunsTable;
   leases: LeasesTable;
   run_lanes: RunLanesTable;
   api_tokens: ApiTokensTable;
   idempotency_keys: IdempotencyKeysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   run_seen: RunSeenTable;
   bad_rows: BadRowsTable;
   profile_state: ProfileStateTable;

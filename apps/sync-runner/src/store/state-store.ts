@@ -1,6 +1,7 @@
 import type { JobHandle, JobMember, ProfileChange } from '@ferry/core';
 import type { JobState, ProfileStatus, RunStatus } from './schema.ts';
 import type { ServiceStore } from './service-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
 
 export type { ChangeOp, JobState, ProfileStatus, RunStatus } from './schema.ts';
 
@@ -338,7 +339,8 @@ export interface StateStore
     MembersStore,
     ProfilesStore,
     ReportsStore,
-    ServiceStore {
+    ServiceStore,
+    WebhookStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Where the store lives, safe to print (no password). */
   readonly location: string;

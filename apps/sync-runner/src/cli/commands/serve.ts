@@ -18,6 +18,12 @@ export interface ServeCommandOptions extends StoreOptions {
   readonly uploadsDir?: string;
   readonly maxUploadBytes?: number;
   readonly verbose?: boolean;
+  /** Webhook URLs may resolve to private, loopback or link-local addresses. */
+  readonly allowPrivateWebhooks?: boolean;
+  /** Waits between webhook attempts, ms, comma-separated; default the Standard Webhooks schedule. */
+  readonly webhookRetries?: string;
+  /** The service's public base URL, for links in webhook bodies. */
+  readonly publicUrl?: string;
   /** Resolves when the service must stop (SIGTERM); default: on SIGTERM or io.signal. */
   readonly stopped?: Promise<unknown>;
 }
@@ -70,7 +76,14 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
         ];
       }),
     );
-    const { app, launcher } = await buildService({
+    if (
+      options.webhookRetries !== undefined &&
+      !options.webhookRetries
+        .split(',')
+        .every((ms) => Number.isSafeInteger(Number(ms.trim())) && Number(ms) >= 0)
+    )
+      throw new Error('[ferry] --webhook-retries expects milliseconds, comma-separated (e.g. 5000,300000)');
+    const { app, launcher, webhooks } = await buildService({
       engine,
       store,
       source: loaded.config.source,
@@ -82,15 +95,24 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
       verifyRequests,
       redact,
       logger,
+      webhooks: {
+        allowPrivate: options.allowPrivateWebhooks === true,
+        ...(options.webhookRetries === undefined
+          ? {}
+          : { retryScheduleMs: options.webhookRetries.split(',').map((ms) => Number(ms.trim())) }),
+        ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+      },
     });
     const resumed = await launcher.resumeAll();
     if (resumed.length > 0)
       logger.warn(`[ferry] took over ${resumed.length} unfinished run(s): ${resumed.join(', ')}`);
+    await webhooks.start();
     const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
     io.stdout.write(`ferry serve: listening on ${address}\n`);
     await (options.stopped ?? stopSignal(io));
     logger.info('[ferry] stopping: no new requests; runs going on are taken over at the next start');
     await app.close();
+    await webhooks.stop();
     io.stdout.write('ferry serve: stopped\n');
     return 0;
   } catch (error) {

@@ -9,6 +9,7 @@ import { kyselyProfiles } from './profiles.ts';
 import { kyselyReports } from './reports.ts';
 import { kyselyRuns } from './runs.ts';
 import { kyselyService } from './service.ts';
+import { kyselyWebhooks } from './webhooks.ts';
 
 /*
  * The StateStore over Kysely, for every dialect: only portable SQL (multi-row VALUES, ON CONFLICT,
@@ -36,5 +37,6 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
     ...kyselyProfiles(db, bulk),
     ...kyselyReports(db),
     ...kyselyService(db),
+    ...kyselyWebhooks(db),
   };
 };
