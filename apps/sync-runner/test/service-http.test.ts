@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { RunningSandbox } from '@ferry/sandbox';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import {
   startE2eSandbox,
   tempProject,
   toCsv,
+  waitFor,
   writeProject,
 } from './helpers/e2e.ts';
 import { bearer, createApiToken, type RunningService, readEvents, startService } from './helpers/service.ts';
@@ -235,6 +238,10 @@ describe('ferry serve over loopback HTTP (e2e)', () => {
     await waitEnded(id);
     const list = (await (await api('/v1/runs', { headers: bearer(read) })).json()) as { items: RunJson[] };
     expect(list.items.map((r) => r.id)).toEqual([id]);
+    // The replayed and the refused bodies were not kept; the run's own upload went when it ended.
+    await waitFor('uploads removed', () =>
+      readdirSync(join(project.dir, '.ferry', 'uploads')).length === 0 ? true : undefined,
+    );
   });
 
   it('answers 202 well under a second for a 100,000-row upload, streamed to disk', async () => {

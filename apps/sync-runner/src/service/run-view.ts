@@ -80,6 +80,13 @@ export const runViewSchema = z
 
 export type RunView = z.infer<typeof runViewSchema>;
 
+/** The run's free texts (errors from vendors and the engine) through the secret redactor. */
+export const redactRunView = (view: RunView, redact: (text: string) => string): RunView => ({
+  ...view,
+  error: view.error === null ? null : redact(view.error),
+  destinations: view.destinations.map((d) => (d.error === undefined ? d : { ...d, error: redact(d.error) })),
+});
+
 /** What the service records in a run's options. */
 export interface ServiceRunOptions {
   readonly dryRun?: boolean;

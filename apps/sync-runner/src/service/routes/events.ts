@@ -18,8 +18,10 @@ import type { ServiceContext } from '../service-context.ts';
 const KEEP_ALIVE_MS = 15_000;
 const STORE_POLL_MS = 1000;
 
-const frame = (id: string | undefined, type: string, data: unknown): string =>
-  `${id === undefined ? '' : `id: ${id}\n`}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+const frameWith =
+  (redact: (text: string) => string) =>
+  (id: string | undefined, type: string, data: unknown): string =>
+    `${id === undefined ? '' : `id: ${id}\n`}event: ${type}\ndata: ${redact(JSON.stringify(data))}\n\n`;
 
 const dataOf = (event: RunEvent): unknown =>
   event.type === 'progress'
@@ -32,6 +34,8 @@ const dataOf = (event: RunEvent): unknown =>
 
 export const eventRoutes = (app: FastifyInstance, context: ServiceContext): void => {
   const { store, feeds } = context;
+  // Summaries and errors never hold secrets by the engine's rules; redacting is the second lock.
+  const frame = frameWith(context.redact);
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/runs/:id/events',
     {
@@ -63,7 +67,8 @@ export const eventRoutes = (app: FastifyInstance, context: ServiceContext): void
         for (const cleanup of cleanups) cleanup();
         out.end();
       };
-      request.raw.on('close', end);
+      // The response closes when the client goes away (or when it ended).
+      out.on('close', end);
       const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
       cleanups.push(() => clearInterval(keepAlive));
 

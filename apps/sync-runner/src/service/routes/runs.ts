@@ -6,9 +6,9 @@ import { RunNotFoundError } from '../../engine/engine.ts';
 import { requestToken } from '../auth.ts';
 import { checkKey, claimKey, fingerprintOf, replay } from '../idempotency.ts';
 import { HttpProblem, problemSchema } from '../problems.ts';
-import { RUN_STATES, runView, runViewSchema, storeStatusOf } from '../run-view.ts';
+import { RUN_STATES, redactRunView, runView, runViewSchema, storeStatusOf } from '../run-view.ts';
 import type { ServiceContext } from '../service-context.ts';
-import { receiveUpload, type StoredUpload, UPLOAD_TYPES } from '../uploads.ts';
+import { receiveUpload, type StoredUpload, UPLOAD_TYPES, uploadPath } from '../uploads.ts';
 
 /* POST /v1/runs, GET /v1/runs and /v1/runs/{id}, cancel and retry. */
 
@@ -52,7 +52,7 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
   const viewOf = async (id: string) => {
     const run = await store.getRun(id);
     if (run === undefined) throw new HttpProblem(404, `no run ${JSON.stringify(id)}`);
-    return runView(run, await store.listLanes(id), await store.listJobs(id));
+    return redactRunView(runView(run, await store.listLanes(id), await store.listJobs(id)), context.redact);
   };
 
   api.post(
@@ -106,6 +106,7 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
       const full = body.full ?? request.query.full ?? false;
       const key = request.headers['idempotency-key'];
       let claimed = false;
+      let runId: string | undefined;
       try {
         const known = engine.destinations.map((d) => d.key);
         const unknown = (destinations ?? []).flatMap((name, index) =>
@@ -128,12 +129,12 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
           });
           const saved = await claimKey(store, { tokenId: token.id, key, fingerprint, now: Date.now() });
           if (saved !== undefined) {
-            if (upload !== undefined) await rm(`${context.uploadsDir}/${upload.file}`, { force: true });
+            if (upload !== undefined) await rm(uploadPath(context.uploadsDir, upload.file), { force: true });
             return replay(reply, saved);
           }
           claimed = true;
         }
-        const runId = await context.launcher.start({
+        runId = await context.launcher.start({
           ...(destinations === undefined ? {} : { destinations }),
           dryRun,
           full,
@@ -151,8 +152,9 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
         return reply.code(202).header('location', location).send(view);
       } catch (error) {
         if (claimed && key !== undefined) await store.releaseIdempotencyKey(token.id, key);
-        if (upload !== undefined && !(error instanceof HttpProblem && error.status === 409))
-          await rm(`${context.uploadsDir}/${upload.file}`, { force: true });
+        // An upload belongs to its run once the run is recorded; before that nothing refers to it.
+        if (upload !== undefined && runId === undefined)
+          await rm(uploadPath(context.uploadsDir, upload.file), { force: true });
         throw error;
       }
     },
@@ -178,7 +180,10 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
       });
       const items = [];
       for (const run of rows) {
-        const view = runView(run, await store.listLanes(run.id), await store.listJobs(run.id));
+        const view = redactRunView(
+          runView(run, await store.listLanes(run.id), await store.listJobs(run.id)),
+          context.redact,
+        );
         if (state === undefined || view.status === state) items.push(view);
       }
       return { items, nextCursor: rows.length < limit ? null : rows.at(-1)!.id };
