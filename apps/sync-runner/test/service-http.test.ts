@@ -262,6 +262,19 @@ describe('ferry serve over loopback HTTP (e2e)', () => {
     expect(ended.source).toMatchObject({ kind: 'upload', records: 100_000 });
   });
 
+  it('limits requests per token with a 429 problem, not counting the health checks or other tokens', async () => {
+    service = await startService(project.dir, ['--rate-limit', '5']);
+    for (let i = 0; i < 5; i += 1)
+      expect((await api('/v1/runs', { headers: bearer(read) })).status).toBe(200);
+    const limited = await api('/v1/runs', { headers: bearer(read) });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited.json()).toMatchObject({ status: 429, title: 'Too Many Requests' });
+    expect((await api('/v1/runs', { headers: bearer(write) })).status).toBe(200);
+    for (let i = 0; i < 10; i += 1) expect((await api('/healthz')).status).toBe(200);
+  });
+
   it('refuses an upload past the size limit with a 413 and keeps nothing of it', async () => {
     service = await startService(project.dir, ['--max-upload-bytes', '1000']);
     const body = toCsv(people(100));

@@ -185,6 +185,7 @@ export const buildProgram = (io: CommandIO, setExitCode: (code: number) => void)
       'where uploaded records wait for their run (default: uploads/ next to the store)',
     )
     .option('--max-upload-bytes <bytes>', 'largest records upload accepted (default 1 GiB)', positiveInt)
+    .option('--rate-limit <requests>', 'requests a minute per token (default 600)', positiveInt)
     .option('--public-url <url>', 'base URL of the service as webhook receivers reach it (links in bodies)')
     .option(
       '--allow-private-webhooks',

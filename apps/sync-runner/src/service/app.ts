@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit';
 import type { Logger } from '@ferry/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -7,7 +8,7 @@ import type { StateStore } from '../store/state-store.ts';
 import { installAuth } from './auth.ts';
 import { createLauncher, type Launcher } from './launcher.ts';
 import { openApiRoute, registerOpenApi } from './openapi.ts';
-import { installProblemHandlers } from './problems.ts';
+import { HttpProblem, installProblemHandlers } from './problems.ts';
 import { destinationRoutes } from './routes/destinations.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -33,6 +34,8 @@ export interface ServiceOptions {
   /** Default 1 GiB. */
   readonly maxUploadBytes?: number;
   readonly verifyRequests?: ServiceContext['verifyRequests'];
+  /** Requests per minute per token (default 600); the health checks are not counted. */
+  readonly rateLimitPerMinute?: number;
   readonly redact?: (text: string) => string;
   readonly logger: Logger;
   readonly version?: string;
@@ -50,6 +53,8 @@ export interface Service {
   readonly launcher: Launcher;
   readonly webhooks: WebhookDispatcher;
 }
+
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 /** JSON bodies are small (run options); records come as upload streams, which this limit does not cover. */
 const JSON_BODY_LIMIT = 64 * 1024;
@@ -94,6 +99,17 @@ export const buildService = async (options: ServiceOptions): Promise<Service> =>
   };
   installProblemHandlers(app, redact);
   installAuth(app, options.store);
+  // After authentication (preHandler), so the limit is per token, not per address.
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request) => request.token?.id ?? request.ip,
+    allowList: (request) => request.routeOptions.config.auth === false,
+    errorResponseBuilder: (_request, context) =>
+      new HttpProblem(429, `at most ${context.max} requests a minute per token; retry in ${context.after}`),
+  });
   await registerOpenApi(app, options.version ?? '0.0.0');
   healthRoutes(app, context);
   openApiRoute(app);

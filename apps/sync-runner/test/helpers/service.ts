@@ -8,7 +8,8 @@ export interface RunningService {
 }
 
 export const startService = async (dir: string, args: readonly string[] = []): Promise<RunningService> => {
-  const cli = spawnCli(dir, ['serve', '--port', '0', ...args]);
+  // Tests poll fast; a test of the rate limit passes its own --rate-limit, which comes last and wins.
+  const cli = spawnCli(dir, ['serve', '--port', '0', '--rate-limit', '100000', ...args]);
   let exited = false;
   void cli.done.then(() => {
     exited = true;

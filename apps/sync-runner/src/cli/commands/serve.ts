@@ -17,6 +17,8 @@ export interface ServeCommandOptions extends StoreOptions {
   /** Where uploaded records are kept until their run ends; default `uploads/` next to the store. */
   readonly uploadsDir?: string;
   readonly maxUploadBytes?: number;
+  /** Requests per minute per token (default 600). */
+  readonly rateLimit?: number;
   readonly verbose?: boolean;
   /** Webhook URLs may resolve to private, loopback or link-local addresses. */
   readonly allowPrivateWebhooks?: boolean;
@@ -93,6 +95,7 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
           : resolve(io.cwd, options.uploadsDir),
       maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
       verifyRequests,
+      ...(options.rateLimit === undefined ? {} : { rateLimitPerMinute: options.rateLimit }),
       redact,
       logger,
       webhooks: {
