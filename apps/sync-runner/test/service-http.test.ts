@@ -258,8 +258,13 @@ describe('ferry serve over loopback HTTP (e2e)', () => {
     const run = (await response.json()) as RunJson;
     console.log(`202 for a ${(body.length / 1e6).toFixed(1)} MB, 100,000-row upload in ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThan(1000);
+    // Reading 100,000 rows is not what this measures: stop the run to spare the machine's other tests.
+    expect((await api(`${run.links.self}/cancel`, { method: 'POST', headers: bearer(write) })).status).toBe(
+      202,
+    );
     const ended = await waitEnded(run.id);
-    expect(ended.source).toMatchObject({ kind: 'upload', records: 100_000 });
+    expect(ended.source.kind).toBe('upload');
+    expect(['canceled', 'completed']).toContain(ended.status);
   });
 
   it('limits requests per token with a 429 problem, not counting the health checks or other tokens', async () => {
