@@ -27,6 +27,8 @@ it('opens an existing file again without re-running migrations, in WAL mode', as
     expect(raw.prepare('SELECT name FROM ferry_migration').all()).toEqual([
       { name: '0001_initial' },
       { name: '0002_leases' },
+      { name: '0003_service' },
+      { name: '0004_webhooks' },
     ]);
     raw.close();
   } finally {

@@ -5,8 +5,10 @@ import { initCommand } from './commands/init.ts';
 import { registerPluginCommands } from './commands/plugin-commands.ts';
 import { retryCommand } from './commands/retry.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
+import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
 import { syncCommand } from './commands/sync.ts';
+import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/tokens.ts';
 import { verifyCommand } from './commands/verify.ts';
 import type { CommandIO } from './io.ts';
 
@@ -171,6 +173,61 @@ export const buildProgram = (io: CommandIO, setExitCode: (code: number) => void)
     .option('--seed <n>', 'seed of the fault dice', positiveInt)
     .option('--log-requests', 'log every request')
     .action(async (options) => setExitCode(await sandboxCommand(options, io)));
+
+  program
+    .command('serve')
+    .description('the HTTP service: start runs, follow them, download results (see docs/service.md)')
+    .addOption(configOption())
+    .addOption(stateOption())
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', positiveInt, 8080)
+    .option(
+      '--uploads-dir <dir>',
+      'where uploaded records wait for their run (default: uploads/ next to the store)',
+    )
+    .option('--max-upload-bytes <bytes>', 'largest records upload accepted (default 1 GiB)', positiveInt)
+    .option('--rate-limit <requests>', 'requests a minute per token (default 600)', positiveInt)
+    .option('--public-url <url>', 'base URL of the service as webhook receivers reach it (links in bodies)')
+    .option(
+      '--allow-private-webhooks',
+      'let webhook URLs resolve to private, loopback or link-local addresses',
+    )
+    .option(
+      '--webhook-retries <ms,...>',
+      'waits between webhook attempts (default: the Standard Webhooks schedule)',
+    )
+    .option('-v, --verbose', 'debug logging')
+    .action(async (options) => setExitCode(await serveCommand(options, io)));
+
+  const tokens = program.command('tokens').description('bearer tokens for `ferry serve`');
+  tokens
+    .command('create')
+    .description('create a token; it is shown once, the store keeps only its hash')
+    .addOption(configOption())
+    .addOption(stateOption())
+    .addOption(
+      new Option('--scope <scope>', 'read: look only; write: also start, cancel, retry')
+        .choices(['read', 'write'])
+        .makeOptionMandatory(),
+    )
+    .option('--name <name>', 'what the token is for')
+    .option('--json', 'print as JSON')
+    .action(async (options) => setExitCode(await tokensCreateCommand(options, io)));
+  tokens
+    .command('list')
+    .description('tokens, active and revoked (never the tokens themselves)')
+    .addOption(configOption())
+    .addOption(stateOption())
+    .option('--json', 'print as JSON')
+    .action(async (options) => setExitCode(await tokensListCommand(options, io)));
+  tokens
+    .command('revoke')
+    .description('revoke a token at once')
+    .argument('<id>', 'the token id from `ferry tokens list`')
+    .addOption(configOption())
+    .addOption(stateOption())
+    .option('--json', 'print as JSON')
+    .action(async (id: string, options) => setExitCode(await tokensRevokeCommand(id, options, io)));
 
   program
     .command('init')

@@ -98,7 +98,8 @@ export const driveRun = (services: RunServices, plan: RunPlan): DrivenRun => {
   // Aborted by the caller (Ctrl-C, cancelRun), or by the run itself when the store fails under it.
   const halt = new AbortController();
   const signal = AbortSignal.any([plan.signal, halt.signal]);
-  const resumedSource = plan.resumed?.values().next().value?.source;
+  // A run taken over mid-read reads its source again from the start: it counts the rows afresh.
+  const resumedSource = plan.source === undefined ? plan.resumed?.values().next().value?.source : undefined;
   const source: SourceCounters = { ...newSourceCounters(), ...resumedSource };
   const lanes: DestinationLane[] = [];
   let read: ReadResult | undefined =
@@ -177,6 +178,10 @@ export const driveRun = (services: RunServices, plan: RunPlan): DrivenRun => {
   }
 
   const run = async (): Promise<RunSummary> => {
+    // A run taken over numbers its new jobs after those its dead process planned.
+    if (plan.resumed !== undefined)
+      for (const job of await store.listJobs(runId))
+        jobSeq = Math.max(jobSeq, Number(/_(\d+)$/.exec(job.id)?.[1] ?? 0));
     await saveLanes(read === undefined ? 'planning' : 'finishing');
     // Jobs earlier runs left unfinished go first: they hold the destinations' job slots.
     await Promise.all(lanes.map((lane) => lane.resume()));
@@ -184,10 +189,14 @@ export const driveRun = (services: RunServices, plan: RunPlan): DrivenRun => {
       // Read again from the start when a run is taken over mid-read: its read-ids go first, or
       // every id read before would look like a duplicate.
       if (plan.resumed !== undefined && !dryRun) await store.forgetSeen(runId);
-      read = await readSourceInto(
+      const result = await readSourceInto(
         { store, source: plan.source ?? emptySource(), dryRun },
         { runId, lanes, source, chunkSize: settings.chunkSize, signal, onProgress: progress },
       );
+      // The last changes read may still wait in the lanes' channels, in memory only: the source
+      // counts as read (saved, so a takeover does not read it again) once they are in the store.
+      await Promise.all(lanes.map((lane) => lane.endInput()));
+      read = result;
     }
     if (read.error !== undefined)
       logger.error(`[ferry] the source could not be read to the end: ${read.error}`);

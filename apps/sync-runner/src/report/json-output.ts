@@ -14,7 +14,8 @@ export type CommandName =
   | 'verify'
   | 'init'
   | 'plugins'
-  | 'create';
+  | 'create'
+  | 'tokens';
 
 /** The document: `schemaVersion`, `command`, `exitCode`, then the command's own fields. */
 export const jsonDocument = (

@@ -153,10 +153,83 @@ const leases: Migration = {
   },
 };
 
+/** `ferry serve`: API tokens (hashes only) and Idempotency-Key responses. */
+const service: Migration = {
+  up: async (db: Kysely<unknown>) => {
+    await db.schema
+      .createTable('api_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema
+      .createTable('idempotency_keys')
+      .addColumn('token_id', 'text', (c) => c.notNull())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('fingerprint', 'text', (c) => c.notNull())
+      .addColumn('status', 'integer')
+      .addColumn('response', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('idempotency_keys_pk', ['token_id', 'key'])
+      .execute();
+    await db.schema
+      .createIndex('idempotency_keys_created')
+      .on('idempotency_keys')
+      .column('created_at')
+      .execute();
+  },
+  down: async (db: Kysely<unknown>) => {
+    await db.schema.dropTable('idempotency_keys').ifExists().execute();
+    await db.schema.dropTable('api_tokens').ifExists().execute();
+  },
+};
+
+/** `ferry serve`'s completion webhooks: endpoints and the durable outbox of deliveries. */
+const webhooks: Migration = {
+  up: async (db: Kysely<unknown>) => {
+    await db.schema
+      .createTable('webhook_endpoints')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('disabled_at', 'bigint')
+      .addColumn('disabled_reason', 'text')
+      .execute();
+    await db.schema
+      .createTable('webhook_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('endpoint_id', 'text', (c) => c.notNull())
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'text', (c) => c.notNull())
+      .addColumn('next_attempt_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addUniqueConstraint('webhook_deliveries_run', ['endpoint_id', 'run_id'])
+      .execute();
+    await db.schema
+      .createIndex('webhook_deliveries_due')
+      .on('webhook_deliveries')
+      .columns(['state', 'next_attempt_at'])
+      .execute();
+  },
+  down: async (db: Kysely<unknown>) => {
+    await db.schema.dropTable('webhook_deliveries').ifExists().execute();
+    await db.schema.dropTable('webhook_endpoints').ifExists().execute();
+  },
+};
+
 /** Every migration, by name. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_leases': leases,
+  '0003_service': service,
+  '0004_webhooks': webhooks,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };

@@ -134,10 +134,61 @@ export interface JobMembersTable {
   members: string;
 }
 
+/** `ferry serve` bearer tokens: only the SHA-256 of the token is kept. */
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  scope: 'read' | 'write';
+  hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** The first response to an Idempotency-Key (per token); `status` is null while it is being made. */
+export interface IdempotencyKeysTable {
+  token_id: string;
+  key: string;
+  /** SHA-256 of what makes the request (method, path, query, content type, body). */
+  fingerprint: string;
+  status: number | null;
+  /** JSON `{ headers, body }`. */
+  response: string | null;
+  created_at: number;
+}
+
+/** Completion webhook endpoints. The secret signs deliveries, so it is kept; it is never shown again. */
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  secret: string;
+  created_at: number;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+}
+
+/** The outbox: one delivery per endpoint and run; `id` is the `webhook-id` of every attempt. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  run_id: string;
+  type: string;
+  /** The exact JSON body that is signed and sent. */
+  payload: string;
+  state: 'pending' | 'delivered' | 'failed';
+  /** JSON array of `{ at, status, error }`. */
+  attempts: string;
+  next_attempt_at: number | null;
+  created_at: number;
+}
+
 export interface Database {
   runs: RunsTable;
   leases: LeasesTable;
   run_lanes: RunLanesTable;
+  api_tokens: ApiTokensTable;
+  idempotency_keys: IdempotencyKeysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   run_seen: RunSeenTable;
   bad_rows: BadRowsTable;
   profile_state: ProfileStateTable;

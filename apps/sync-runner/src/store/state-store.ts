@@ -1,5 +1,7 @@
 import type { JobHandle, JobMember, ProfileChange } from '@ferry/core';
 import type { JobState, ProfileStatus, RunStatus } from './schema.ts';
+import type { ServiceStore } from './service-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
 
 export type { ChangeOp, JobState, ProfileStatus, RunStatus } from './schema.ts';
 
@@ -336,7 +338,9 @@ export interface StateStore
     JobsStore,
     MembersStore,
     ProfilesStore,
-    ReportsStore {
+    ReportsStore,
+    ServiceStore,
+    WebhookStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Where the store lives, safe to print (no password). */
   readonly location: string;

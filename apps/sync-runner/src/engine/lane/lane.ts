@@ -33,6 +33,11 @@ export interface DestinationLane {
   /** Diffs a chunk of records and queues the changed ones; waits while the destination is saturated. */
   readonly offer: (records: readonly SourceRecordItem[]) => Promise<void>;
   /**
+   * No more records: resolves once every change offered is packed into a job in the store. Until
+   * then changes wait in memory, so the run must not record its source as read before this.
+   */
+  readonly endInput: () => Promise<void>;
+  /**
    * No more records. `sourceComplete` is true only when every row was read (mirror deletes depend
    * on it). Finishes packing, plans mirror deletes, sends due retries and waits for the jobs.
    */
@@ -124,9 +129,13 @@ export const createDestinationLane = (
     await channel.push(changes);
   };
 
-  const finish: DestinationLane['finish'] = async (end) => {
+  const endInput: DestinationLane['endInput'] = async () => {
     channel.close();
     await packing;
+  };
+
+  const finish: DestinationLane['finish'] = async (end) => {
+    await endInput();
     if (!lane.stopped()) {
       try {
         mirrorSummary = await planMirrorDeletes(lane, planner, end);
@@ -168,6 +177,7 @@ export const createDestinationLane = (
     accepting: () => !lane.stopped() && !lane.stalled(),
     resume,
     offer,
+    endInput,
     finish,
     drain,
     runStep: jobs.runStep,

@@ -8,6 +8,8 @@ import { kyselyMembers } from './members.ts';
 import { kyselyProfiles } from './profiles.ts';
 import { kyselyReports } from './reports.ts';
 import { kyselyRuns } from './runs.ts';
+import { kyselyService } from './service.ts';
+import { kyselyWebhooks } from './webhooks.ts';
 
 /*
  * The StateStore over Kysely, for every dialect: only portable SQL (multi-row VALUES, ON CONFLICT,
@@ -34,5 +36,7 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
     ...kyselyMembers(db),
     ...kyselyProfiles(db, bulk),
     ...kyselyReports(db),
+    ...kyselyService(db),
+    ...kyselyWebhooks(db),
   };
 };

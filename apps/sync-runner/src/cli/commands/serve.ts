@@ -1,0 +1,126 @@
+import { dirname, join, resolve } from 'node:path';
+import { openEngine } from '../../engine/engine.ts';
+import type { SyncDestination } from '../../engine/types.ts';
+import { buildService } from '../../service/app.ts';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../../service/uploads.ts';
+import { openStateStore } from '../../store/open-store.ts';
+import type { StateStore } from '../../store/state-store.ts';
+import { configRedactor, toSyncDestination } from '../../wiring/config-destinations.ts';
+import { type CommandIO, createLineLogger, errorMessage } from '../io.ts';
+import { loadCommandConfig, type StoreOptions, storeLocation } from './setup.ts';
+
+export interface ServeCommandOptions extends StoreOptions {
+  /** Default 127.0.0.1: the service is reachable from this machine only unless told otherwise. */
+  readonly host?: string;
+  /** Default 8080; 0 picks a free port (printed). */
+  readonly port?: number;
+  /** Where uploaded records are kept until their run ends; default `uploads/` next to the store. */
+  readonly uploadsDir?: string;
+  readonly maxUploadBytes?: number;
+  /** Requests per minute per token (default 600). */
+  readonly rateLimit?: number;
+  readonly verbose?: boolean;
+  /** Webhook URLs may resolve to private, loopback or link-local addresses. */
+  readonly allowPrivateWebhooks?: boolean;
+  /** Waits between webhook attempts, ms, comma-separated; default the Standard Webhooks schedule. */
+  readonly webhookRetries?: string;
+  /** The service's public base URL, for links in webhook bodies. */
+  readonly publicUrl?: string;
+  /** Resolves when the service must stop (SIGTERM); default: on SIGTERM or io.signal. */
+  readonly stopped?: Promise<unknown>;
+}
+
+const uploadsDirOf = (location: string, configDir: string): string =>
+  /^postgres(ql)?:\/\//i.test(location) || location === ':memory:'
+    ? join(configDir, '.ferry', 'uploads')
+    : join(dirname(location), 'uploads');
+
+const stopSignal = (io: CommandIO): Promise<unknown> =>
+  new Promise((done) => {
+    process.once('SIGTERM', done);
+    io.signal.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * `ferry serve`: the HTTP service over the engine, on the config's state store. At start it takes
+ * over the runs a dead service left. SIGTERM (or Ctrl-C) stops accepting, lets requests in flight
+ * finish, and returns; runs still going stay `running` in the store and are taken over at the next
+ * start (their vendor jobs are checked then), as after a crash.
+ */
+export const serveCommand = async (options: ServeCommandOptions, io: CommandIO): Promise<number> => {
+  let redact = (text: string): string => text;
+  let store: StateStore | undefined;
+  try {
+    const loaded = await loadCommandConfig(options, io);
+    const names = Object.keys(loaded.config.destinations);
+    const destinations: SyncDestination[] = [];
+    for (const name of names)
+      destinations.push(await toSyncDestination(name, loaded.config.destinations[name]!, loaded.dir));
+    redact = configRedactor(loaded, []);
+    const logger = createLineLogger({
+      write: (line) => io.stderr.write(line),
+      level: options.verbose === true ? 'debug' : 'info',
+      redact: (text) => redact(text),
+    });
+    const location = storeLocation(options, loaded, io);
+    store = await openStateStore({ location });
+    const engine = openEngine({ store, destinations, logger });
+    redact = configRedactor(loaded, engine.destinations);
+    const verifyRequests = Object.fromEntries(
+      names.map((name) => {
+        const config = loaded.config.destinations[name]!;
+        return [
+          name,
+          {
+            fields: Object.keys(config.fields),
+            lists: [...new Set([...config.lists.add, ...config.lists.remove])],
+          },
+        ];
+      }),
+    );
+    if (
+      options.webhookRetries !== undefined &&
+      !options.webhookRetries
+        .split(',')
+        .every((ms) => Number.isSafeInteger(Number(ms.trim())) && Number(ms) >= 0)
+    )
+      throw new Error('[ferry] --webhook-retries expects milliseconds, comma-separated (e.g. 5000,300000)');
+    const { app, launcher, webhooks } = await buildService({
+      engine,
+      store,
+      source: loaded.config.source,
+      uploadsDir:
+        options.uploadsDir === undefined
+          ? uploadsDirOf(location, loaded.dir)
+          : resolve(io.cwd, options.uploadsDir),
+      maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+      verifyRequests,
+      ...(options.rateLimit === undefined ? {} : { rateLimitPerMinute: options.rateLimit }),
+      redact,
+      logger,
+      webhooks: {
+        allowPrivate: options.allowPrivateWebhooks === true,
+        ...(options.webhookRetries === undefined
+          ? {}
+          : { retryScheduleMs: options.webhookRetries.split(',').map((ms) => Number(ms.trim())) }),
+        ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+      },
+    });
+    const resumed = await launcher.resumeAll();
+    if (resumed.length > 0)
+      logger.warn(`[ferry] took over ${resumed.length} unfinished run(s): ${resumed.join(', ')}`);
+    await webhooks.start();
+    const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
+    io.stdout.write(`ferry serve: listening on ${address}\n`);
+    await (options.stopped ?? stopSignal(io));
+    logger.info('[ferry] stopping: no new requests; runs going on are taken over at the next start');
+    await app.close();
+    await webhooks.stop();
+    io.stdout.write('ferry serve: stopped\n');
+    return 0;
+  } catch (error) {
+    io.stderr.write(`${redact(errorMessage(error))}\n`);
+    await store?.close();
+    return 1;
+  }
+};

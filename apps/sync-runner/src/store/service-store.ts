@@ -1,0 +1,57 @@
+/*
+ * What `ferry serve` keeps besides runs: its bearer tokens (hashes only) and the first response to
+ * each Idempotency-Key. Part of the StateStore, so the service lives on the same store as the CLI.
+ */
+
+export type TokenScope = 'read' | 'write';
+
+export interface ApiToken {
+  readonly id: string;
+  readonly name: string;
+  readonly scope: TokenScope;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+export interface IdempotentResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+}
+
+export type IdempotencyClaim =
+  | { readonly kind: 'claimed' }
+  /** The key was used before: for the same request (`fingerprint` equal) or not. */
+  | {
+      readonly kind: 'existing';
+      readonly fingerprint: string;
+      /** Undefined while the first request with the key is still being answered. */
+      readonly response?: IdempotentResponse;
+    };
+
+export interface ServiceStore {
+  readonly createToken: (token: ApiToken & { readonly hash: string }) => Promise<void>;
+  /** The unrevoked token with this SHA-256 hash, if any. */
+  readonly findToken: (hash: string) => Promise<ApiToken | undefined>;
+  readonly listTokens: () => Promise<ApiToken[]>;
+  /** False when there is no such unrevoked token. */
+  readonly revokeToken: (id: string, at: number) => Promise<boolean>;
+  /**
+   * Claims `key` for `tokenId` unless it was claimed after `since` (older claims are dropped):
+   * the first caller makes the response, later ones get the claim that exists.
+   */
+  readonly claimIdempotencyKey: (claim: {
+    tokenId: string;
+    key: string;
+    fingerprint: string;
+    at: number;
+    since: number;
+  }) => Promise<IdempotencyClaim>;
+  readonly saveIdempotentResponse: (
+    tokenId: string,
+    key: string,
+    response: IdempotentResponse,
+  ) => Promise<void>;
+  /** Gives a claimed key up (the request failed before anything was recorded). */
+  readonly releaseIdempotencyKey: (tokenId: string, key: string) => Promise<void>;
+}

@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { authenticate, createToken, hashToken } from '../src/service/tokens.ts';
+import { openStateStore } from '../src/store/open-store.ts';
+import type { StateStore } from '../src/store/state-store.ts';
+import { dropSchema, postgresUrl, probePostgres, uniqueSchema } from './helpers/postgres.ts';
+
+/* The service's part of the state store (tokens, Idempotency-Key claims) on SQLite and PostgreSQL. */
+
+const postgres = await probePostgres();
+
+const suite = (title: string, open: () => Promise<{ store: StateStore; dispose: () => Promise<void> }>) =>
+  describe(title, () => {
+    let store: StateStore;
+    let dispose: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, dispose } = await open());
+    });
+    afterEach(async () => {
+      await store.close();
+      await dispose();
+    });
+
+    it('keeps only the hash of a token, finds it by the token, and forgets it once revoked', async () => {
+      const { token, record } = await createToken(store, { scope: 'write', name: 'ci', now: 1000 });
+      expect(token).toMatch(/^ferry_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+      expect(await authenticate(store, token)).toEqual(record);
+      expect(await authenticate(store, `${token}x`)).toBeUndefined();
+      expect(await authenticate(store, 'not-a-token')).toBeUndefined();
+      expect(await store.findToken(token)).toBeUndefined(); // looked up by hash only
+      expect(await store.findToken(hashToken(token))).toEqual(record);
+      expect(await store.listTokens()).toEqual([record]);
+      expect(await store.revokeToken(record.id, 2000)).toBe(true);
+      expect(await store.revokeToken(record.id, 3000)).toBe(false);
+      expect(await authenticate(store, token)).toBeUndefined();
+      expect(await store.listTokens()).toEqual([{ ...record, revokedAt: 2000 }]);
+    });
+
+    it('claims an Idempotency-Key once per token, replays its response, and drops it after the window', async () => {
+      const claim = { tokenId: 't1', key: 'k', fingerprint: 'f1', at: 1000, since: 0 };
+      expect(await store.claimIdempotencyKey(claim)).toEqual({ kind: 'claimed' });
+      expect(await store.claimIdempotencyKey({ ...claim, fingerprint: 'f2' })).toEqual({
+        kind: 'existing',
+        fingerprint: 'f1',
+      });
+      // Another token's key of the same name is another key.
+      expect(await store.claimIdempotencyKey({ ...claim, tokenId: 't2' })).toEqual({ kind: 'claimed' });
+      const response = { status: 202, headers: { location: '/v1/runs/r' }, body: { id: 'r' } };
+      await store.saveIdempotentResponse('t1', 'k', response);
+      expect(await store.claimIdempotencyKey(claim)).toEqual({
+        kind: 'existing',
+        fingerprint: 'f1',
+        response,
+      });
+      // Past the window the old claim is dropped and the key is free again.
+      expect(await store.claimIdempotencyKey({ ...claim, fingerprint: 'f3', at: 5000, since: 2000 })).toEqual(
+        {
+          kind: 'claimed',
+        },
+      );
+      await store.releaseIdempotencyKey('t1', 'k');
+      expect(await store.claimIdempotencyKey({ ...claim, at: 6000, since: 2000 })).toEqual({
+        kind: 'claimed',
+      });
+    });
+  });
+
+suite('service store on SQLite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-service-store-'));
+  const store = await openStateStore({ location: join(dir, 'state.db') });
+  return { store, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+});
+
+describe.skipIf(!postgres.available)('PostgreSQL', () => {
+  suite('service store on PostgreSQL', async () => {
+    const schema = uniqueSchema('ferry_service');
+    const store = await openStateStore({ location: postgresUrl, schema });
+    return { store, dispose: () => dropSchema(schema) };
+  });
+});
