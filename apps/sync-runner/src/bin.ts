@@ -4,9 +4,9 @@ import { isBuiltin } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /*
- * The `ferry` bin, compiled JavaScript for plain Node 22 and later (package.json: ≥ 22.16, the first
- * release with every node:sqlite API the state store uses). Two things differ from running
- * src/cli.ts on Node 24:
+ * The `ferry` bin, compiled JavaScript for plain Node 22.12 and later (the state store falls back
+ * where node:sqlite lacks `columns()` (22.16) or `iterate()` (22.13)). Two things differ from
+ * running src/cli.ts on Node 24:
  *   - Before 22.13, node:sqlite exists only behind --experimental-sqlite: without it, the store's
  *     static `import 'node:sqlite'` kills the process at start. The bin re-runs itself with the flag
  *     then, passing stdio, arguments and the exit code through.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { openStateStore } from '../src/store/open-store.ts';
+import { isReader } from '../src/store/sqlite-database.ts';
 import { describeStateStore } from './helpers/store-suite.ts';
 
 describeStateStore('state store on SQLite (node:sqlite)', async () => {
@@ -48,4 +49,30 @@ it('lets several processes open a new file at once (one migrates, the others fin
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+it('tells reading statements from writes without columns() (Node before 22.16), as columns() does', async () => {
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(':memory:');
+  db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)');
+  const statements = [
+    'SELECT k FROM t WHERE n > ?',
+    '  select count(*) from t',
+    'WITH x AS (SELECT 1 AS one) SELECT one FROM x',
+    'PRAGMA journal_mode',
+    'INSERT INTO t (k, n) VALUES (?, ?) ON CONFLICT (k) DO NOTHING RETURNING k',
+    'UPDATE t SET n = n + 1 WHERE k = ? RETURNING n',
+    'INSERT INTO t (k, n) VALUES (?, ?)',
+    'UPDATE t SET n = n WHERE k = ? AND n > ?',
+    'DELETE FROM t WHERE k = ?',
+    'CREATE TABLE u (a TEXT)',
+  ];
+  for (const sql of statements) {
+    const statement = db.prepare(sql);
+    const expected = statement.columns().length > 0;
+    // What an older node:sqlite statement looks like: no columns().
+    expect(isReader({} as Pick<typeof statement, 'columns'>, sql), sql).toBe(expected);
+    expect(isReader(statement, sql), sql).toBe(expected);
+  }
+  db.close();
 });

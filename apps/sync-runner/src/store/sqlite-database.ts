@@ -24,15 +24,27 @@ const toSqlite = (parameters: readonly unknown[]): SQLInputValue[] =>
     return value as SQLInputValue;
   });
 
-const adaptStatement = (statement: StatementSync): SqliteStatement => ({
-  // A statement that produces columns returns rows (SELECT, and INSERT/UPDATE ... RETURNING).
-  reader: statement.columns().length > 0,
+/**
+ * Whether a statement returns rows. Node ≥ 22.16 says so (`columns()`); before that the SQL text
+ * does: a SELECT, WITH, PRAGMA or VALUES, or a write with RETURNING. (Misreading a write as a reader
+ * is harmless: `all()` runs it and returns no rows.)
+ */
+const READS_ROWS = /^\s*(select|with|pragma|values|explain)\b|\breturning\b/i;
+export const isReader = (statement: Pick<StatementSync, 'columns'>, sql: string): boolean =>
+  typeof statement.columns === 'function' ? statement.columns().length > 0 : READS_ROWS.test(sql);
+
+const adaptStatement = (statement: StatementSync, sql: string): SqliteStatement => ({
+  reader: isReader(statement, sql),
   all: (parameters) => statement.all(...toSqlite(parameters)) as unknown[],
   run: (parameters) => {
     const { changes, lastInsertRowid } = statement.run(...toSqlite(parameters));
     return { changes, lastInsertRowid };
   },
-  iterate: (parameters) => statement.iterate(...toSqlite(parameters)) as IterableIterator<unknown>,
+  // `iterate` arrived in Node 22.13; before, the rows are read at once.
+  iterate: (parameters) =>
+    typeof statement.iterate === 'function'
+      ? (statement.iterate(...toSqlite(parameters)) as IterableIterator<unknown>)
+      : (statement.all(...toSqlite(parameters)) as unknown[])[Symbol.iterator](),
 });
 
 /**
@@ -66,7 +78,7 @@ export const openSqliteDatabase = (
         cache.set(sql, cached);
         return cached;
       }
-      const statement = adaptStatement(raw.prepare(sql));
+      const statement = adaptStatement(raw.prepare(sql), sql);
       cache.set(sql, statement);
       if (cache.size > STATEMENT_CACHE_SIZE) {
         const oldest = cache.keys().next().value;
