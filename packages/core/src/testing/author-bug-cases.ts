@@ -9,7 +9,7 @@ import {
 } from '../contract.ts';
 import { createContext } from '../define-destination.ts';
 import { AuthError, isRetryableError } from '../errors.ts';
-import { buildAtByteLimit, type Expectation, generated } from './case-support.ts';
+import { type Expectation, fixtureAtByteLimit } from './case-support.ts';
 import { conformanceFixtures, type Fixture, type FixtureProfile } from './fixtures.ts';
 import type { ConformanceHarness, ConformanceProfile, ConformanceScope } from './harness.ts';
 import { observeDestination, type Recorder, recordingLogger } from './observe.ts';
@@ -65,9 +65,6 @@ export interface AuthorBugKit {
   readonly runBatches: (c: CaseContext) => Promise<void>;
 }
 
-/** Padding cap of the size cases when the harness declares no maximum field length. */
-const DEFAULT_PAD_LIMIT = 1000;
-
 export const registerAuthorBugCases = (kit: AuthorBugKit): void => {
   const { destination, subject, harness, recorder, settleOptions, maxFieldLength, toChange } = kit;
   const { registerCase, settleAndCheck, expectOutcomes, expectEndState, runBatches } = kit;
@@ -84,18 +81,15 @@ export const registerAuthorBugCases = (kit: AuthorBugKit): void => {
 
   registerCase(fx.multibyteByteLimit, async (c, test) => {
     const ctx = await c.newContext();
-    const template = only(c.fixture)[0];
-    const padField = c.fixture.generate?.padField;
-    if (template === undefined || padField === undefined)
-      throw new Error('fixture needs a template and padField');
     const limits = destination.limits(ctx.options);
-    const built = buildAtByteLimit({
+    const built = fixtureAtByteLimit({
+      fixture: c.fixture,
       limits,
-      padLimit: maxFieldLength ?? DEFAULT_PAD_LIMIT,
-      maxProfiles: Math.min(limits.maxProfilesPerJob, settings.maxGeneratedProfiles ?? 5000),
-      make: (index, padding) => toChange(c.resolve(generated(template, index, padField, padding)), c.scope),
+      toChange: (profile) => toChange(c.resolve(profile), c.scope),
       measure: (change) => destination.measure(change, ctx.options),
-      ...(c.fixture.generate?.padText === undefined ? {} : { padText: c.fixture.generate.padText }),
+      maxFieldLength,
+      maxGeneratedProfiles: settings.maxGeneratedProfiles,
+      // Multi-byte padding cannot always land on the byte exactly.
       exact: false,
     });
     if (typeof built === 'string') return test.skip(built);

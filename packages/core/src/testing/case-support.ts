@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { FieldValue, JobHandle, Limits, ProfileChange } from '../contract.ts';
-import type { FixtureProfile } from './fixtures.ts';
+import type { Fixture, FixtureProfile } from './fixtures.ts';
 import type { ConformanceProfile } from './harness.ts';
 
 /** DESIGN.md §2: the handle is small JSON, "a few KB at most". */
@@ -134,3 +134,36 @@ export interface Expectation {
   /** Destination field holding the oversized value, when there is one. */
   readonly oversizedField?: string;
 }
+
+/** Padding cap of the size cases when the harness declares no maximum field length. */
+const DEFAULT_PAD_LIMIT = 1000;
+
+/**
+ * A batch filled to `maxBytesPerJob` by the destination's own `measure`, from the fixture's first
+ * profile with its `generate.padField` padded (what the two size cases submit). A string says why
+ * the limit cannot be reached with the profiles the harness allows (the case skips).
+ */
+export const fixtureAtByteLimit = (input: {
+  readonly fixture: Fixture;
+  readonly limits: Limits;
+  readonly toChange: (profile: FixtureProfile) => ProfileChange;
+  readonly measure: (change: ProfileChange) => number;
+  readonly maxFieldLength: number | undefined;
+  readonly maxGeneratedProfiles: number | undefined;
+  readonly exact: boolean;
+}): ProfileChange[] | string => {
+  const { fixture, limits } = input;
+  const template = fixture.batches[0]?.[0];
+  const padField = fixture.generate?.padField;
+  if (template === undefined || padField === undefined)
+    throw new Error(`fixture ${fixture.name} needs a template and padField`);
+  return buildAtByteLimit({
+    limits,
+    padLimit: input.maxFieldLength ?? DEFAULT_PAD_LIMIT,
+    maxProfiles: Math.min(limits.maxProfilesPerJob, input.maxGeneratedProfiles ?? 5000),
+    make: (index, padding) => input.toChange(generated(template, index, padField, padding)),
+    measure: input.measure,
+    ...(fixture.generate?.padText === undefined ? {} : { padText: fixture.generate.padText }),
+    exact: input.exact,
+  });
+};

@@ -14,10 +14,10 @@ import { isRetryableError } from '../errors.ts';
 import { collectSecrets } from '../options.ts';
 import { type AuthorBugKit, registerAuthorBugCases } from './author-bug-cases.ts';
 import {
-  buildAtByteLimit,
   byteLength,
   type Expectation,
   expectSmallJson,
+  fixtureAtByteLimit,
   generated,
   MAX_HANDLE_BYTES,
   oversizedValue,
@@ -33,8 +33,6 @@ export { MAX_HANDLE_BYTES } from './case-support.ts';
 
 /** Value length of the oversized case when the harness declares no maximum. */
 const UNDECLARED_OVERSIZE = 4000;
-/** Padding cap of the size cases when the harness declares no maximum field length. */
-const DEFAULT_PAD_LIMIT = 1000;
 
 let runCounter = 0;
 const newScope = (caseName: string): ConformanceScope => ({
@@ -399,17 +397,15 @@ export const runDestinationConformance = <Schema extends z.ZodType>(
 
     registerCase(fx.batchAtByteLimit, async (c, test) => {
       const ctx = await c.newContext();
-      const template = only(c.fixture)[0];
-      const padField = c.fixture.generate?.padField;
-      if (template === undefined || padField === undefined)
-        throw new Error('fixture needs a template and padField');
       const limits = destination.limits(ctx.options);
-      const built = buildAtByteLimit({
+      const built = fixtureAtByteLimit({
+        fixture: c.fixture,
         limits,
-        padLimit: maxFieldLength ?? DEFAULT_PAD_LIMIT,
-        maxProfiles: Math.min(limits.maxProfilesPerJob, settings.maxGeneratedProfiles ?? 5000),
-        make: (index, padding) => toChange(c.resolve(generated(template, index, padField, padding)), c.scope),
+        toChange: (profile) => toChange(c.resolve(profile), c.scope),
         measure: (change) => destination.measure(change, ctx.options),
+        maxFieldLength,
+        maxGeneratedProfiles: settings.maxGeneratedProfiles,
+        exact: true,
       });
       if (typeof built === 'string') return test.skip(built);
       const total =
