@@ -7,17 +7,14 @@ import {
   type UpsertChange,
 } from '@ferry/core';
 import type { SendgridContext } from './client.ts';
+import { type CustomFieldLookup, fieldKind, isPlausibleEmail, SEARCH_EMAIL_MAX_LENGTH } from './fields.ts';
 import {
-  type CustomFieldLookup,
   checkContact,
   checkIdentity,
   contactColumns,
   csvCellBytes,
   emailKey,
-  fieldKind,
-  isPlausibleEmail,
   ownListIds,
-  SEARCH_EMAIL_MAX_LENGTH,
   toContact,
 } from './mapping.ts';
 import {

@@ -51,18 +51,14 @@ export const sendgrid = defineDestination({
 
 export { authHeaders } from './auth.ts';
 export { apiError, errorItems, SendgridApiError } from './client.ts';
+export { fieldKind, formatDate, isPlausibleEmail, READ_ONLY_FIELDS, RESERVED_FIELDS } from './fields.ts';
 export { MAX_JOBS_PER_HANDLE, parseHandle, type SendgridHandle, toHandle } from './handle.ts';
 export {
   CSV_HEADER_BUDGET,
   checkIdentity,
-  fieldKind,
-  formatDate,
-  isPlausibleEmail,
   jsonOverheadBytes,
   measureCsv,
   measureJson,
-  READ_ONLY_FIELDS,
-  RESERVED_FIELDS,
   toContact,
 } from './mapping.ts';
 export { classifyError, mapErrorRows } from './operations/status.ts';

@@ -11,15 +11,9 @@ import {
   type UpsertGroup,
   VALID,
 } from './collapse.ts';
+import { isPlausibleEmail } from './fields.ts';
 import { MAX_JOBS_PER_HANDLE, type SendgridHandle, toHandle } from './handle.ts';
-import {
-  csvValues,
-  emailKey,
-  isPlausibleEmail,
-  jsonEnvelope,
-  toContact,
-  type WireContact,
-} from './mapping.ts';
+import { csvValues, emailKey, jsonEnvelope, toContact, type WireContact } from './mapping.ts';
 import { deleteContacts, searchContactIds, upsertContacts } from './operations/contacts.ts';
 import { getFieldDefinitions } from './operations/field-definitions.ts';
 import {

@@ -1,6 +1,6 @@
 import { ConfigError } from '@ferry/core';
 import { callApi, type SendgridContext } from '../client.ts';
-import type { CustomFieldLookup } from '../mapping.ts';
+import type { CustomFieldLookup } from '../fields.ts';
 import type { FieldDefinition, FieldDefinitionsResponse, FieldType } from '../types.ts';
 
 /**

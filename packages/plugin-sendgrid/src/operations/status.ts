@@ -9,8 +9,9 @@ import {
   TransientError,
 } from '@ferry/core';
 import { callApi, type SendgridContext, sendgridClients } from '../client.ts';
+import { RESERVED_FIELDS } from '../fields.ts';
 import type { SendgridHandle } from '../handle.ts';
-import { emailKey, RESERVED_FIELDS } from '../mapping.ts';
+import { emailKey } from '../mapping.ts';
 import type { ContactImport } from '../types.ts';
 
 /**

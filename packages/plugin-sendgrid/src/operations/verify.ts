@@ -1,6 +1,6 @@
 import { AuthError, type VerifyProblem, type VerifyRequest, type VerifyResult } from '@ferry/core';
 import type { SendgridContext } from '../client.ts';
-import { fieldKind } from '../mapping.ts';
+import { fieldKind } from '../fields.ts';
 import { getFieldDefinitions } from './field-definitions.ts';
 import { listIds } from './lists.ts';
 
