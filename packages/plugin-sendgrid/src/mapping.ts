@@ -10,7 +10,6 @@ import {
   codePoints,
   E164,
   EMAIL_MAX_LENGTH,
-  type FieldKind,
   type FieldTarget,
   fieldKind,
   formatDate,
@@ -19,14 +18,10 @@ import {
   longerThan,
   MAX_ALTERNATE_EMAILS,
   NUMBER_TEXT,
-  READ_ONLY_FIELDS,
-  RESERVED_FIELDS,
   type ReservedSpec,
-  SEARCH_EMAIL_MAX_LENGTH,
   targetFor,
 } from './fields.ts';
 import type { SendgridOptions } from './options.ts';
-import type { FieldType } from './types.ts';
 
 /**
  * From ProfileChange to SendGrid's contact shapes, validation before sending, and sizing.
