@@ -234,13 +234,19 @@ export const migrations: Readonly<Record<string, Migration>> = {
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };
 
-/** Brings the schema up to date; throws with the failing migration's name when one fails. */
-export const migrateToLatest = async (db: Kysely<unknown>): Promise<void> => {
+/**
+ * Brings the schema up to date; throws with the failing migration's name when one fails.
+ * `schema` (PostgreSQL) pins Kysely's own tables to the store's schema: without it Kysely looks
+ * for `ferry_migration` in every schema of the database, so a second Ferry store in another
+ * schema of the same database made it skip creating its own tables and fail.
+ */
+export const migrateToLatest = async (db: Kysely<unknown>, schema?: string): Promise<void> => {
   const migrator = new Migrator({
     db,
     provider,
     migrationTableName: 'ferry_migration',
     migrationLockTableName: 'ferry_migration_lock',
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
