@@ -352,7 +352,14 @@ describe('eloqua responses against the OpenAPI file and the documented examples'
     expect(ended.status).toBe('success');
     const data = await eloqua.api('GET', `${sync.body.uri}/data?limit=50000`);
     expectDocumented('GET', '/api/bulk/2.0/syncs/{id}/data', data);
-    expect(Object.keys(data.body).sort()).toEqual(['count', 'hasMore', 'items', 'limit', 'offset', 'totalResults']);
+    expect(Object.keys(data.body).sort()).toEqual([
+      'count',
+      'hasMore',
+      'items',
+      'limit',
+      'offset',
+      'totalResults',
+    ]);
     expect(data.body.items.length).toBeGreaterThan(0);
     for (const item of data.body.items) expect(Object.keys(item).sort()).toEqual(['email', 'id']);
     expectDocumented(
@@ -361,7 +368,11 @@ describe('eloqua responses against the OpenAPI file and the documented examples'
       await eloqua.api('GET', `${sync.body.uri}/data?limit=50001`),
     );
     expectDocumented('GET', '/api/bulk/2.0/syncs/{id}/data', await eloqua.api('GET', '/syncs/9999/data'));
-    expectDocumented('DELETE', '/api/bulk/2.0/contacts/exports/{id}/data', await eloqua.api('DELETE', `${uri}/data`));
+    expectDocumented(
+      'DELETE',
+      '/api/bulk/2.0/contacts/exports/{id}/data',
+      await eloqua.api('DELETE', `${uri}/data`),
+    );
     expectDocumented('DELETE', '/api/bulk/2.0/contacts/exports/{id}', await eloqua.api('DELETE', uri));
     expectDocumented('DELETE', '/api/bulk/2.0/contacts/exports/{id}', await eloqua.api('DELETE', uri));
   });

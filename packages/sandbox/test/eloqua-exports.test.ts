@@ -60,9 +60,9 @@ describe('eloqua contact exports', () => {
       'filter',
     ]);
     const tooMany = Object.fromEntries(Array.from({ length: 251 }, (_, i) => [`c${i}`, FIELDS.email]));
-    expect((await eloqua.api('POST', '/contacts/exports', { json: { name: 'x', fields: tooMany } })).status).toBe(
-      400,
-    );
+    expect(
+      (await eloqua.api('POST', '/contacts/exports', { json: { name: 'x', fields: tooMany } })).status,
+    ).toBe(400);
   });
 
   it('syncs: pending, then active, then success; data pages with hasMore/totalResults; expires after retention', async () => {

@@ -101,15 +101,24 @@ const validateExport = (
   if (typeof name !== 'string' || name.length < 1 || name.length > 100)
     fail('name', name, 'Must be a string value, at least 1 character and at most 100 characters long.');
   const targets = new Map<string, StatementTarget>();
-  if (!isPlainObject(fields)) fail('fields', fields, 'Must be an object mapping column names to field statements.');
+  if (!isPlainObject(fields))
+    fail('fields', fields, 'Must be an object mapping column names to field statements.');
   else {
     const entries = Object.entries(fields);
     if (entries.length < 1 || entries.length > EXPORT_MAX_FIELDS)
-      fail('fields', `${entries.length} fields`, `Must contain at least 1 and at most ${EXPORT_MAX_FIELDS} fields.`);
+      fail(
+        'fields',
+        `${entries.length} fields`,
+        `Must contain at least 1 and at most ${EXPORT_MAX_FIELDS} fields.`,
+      );
     for (const [column, statement] of entries) {
       const target = typeof statement === 'string' ? registry.resolve(statement) : undefined;
       if (target === undefined)
-        fail(`fields.${column}`, statement, 'Must be a valid field statement referencing an existing contact field.');
+        fail(
+          `fields.${column}`,
+          statement,
+          'Must be a valid field statement referencing an existing contact field.',
+        );
       else targets.set(column, target);
     }
   }
@@ -242,7 +251,8 @@ export const createExportEngine = (deps: ExportEngineDeps): ExportEngine => {
     syncs: () => [...syncs.values()],
     syncJson: (sync, asCreated = false) => {
       const now = deps.now();
-      const status = asCreated || now < sync.startsAtMs ? 'pending' : now < sync.endsAtMs ? 'active' : 'success';
+      const status =
+        asCreated || now < sync.startsAtMs ? 'pending' : now < sync.endsAtMs ? 'active' : 'success';
       return {
         syncedInstanceUri: sync.syncedInstanceUri,
         ...(status === 'pending' ? {} : { syncStartedAt: eloquaTime(sync.startsAtMs) }),
@@ -327,7 +337,9 @@ const exportJson = (definition: ExportDefinition, createdBy: string): Record<str
 });
 
 /** `limit` 1–50,000 (default 1000) and `offset` ≥ 0, as the export data endpoint documents them. */
-const parseDataPage = (query: Record<string, string | undefined>): { limit: number; offset: number } | Failure[] => {
+const parseDataPage = (
+  query: Record<string, string | undefined>,
+): { limit: number; offset: number } | Failure[] => {
   const failures: Failure[] = [];
   const limit = query.limit === undefined ? EXPORT_DATA_DEFAULT_LIMIT : Number(query.limit);
   const offset = query.offset === undefined ? 0 : Number(query.offset);
@@ -338,7 +350,11 @@ const parseDataPage = (query: Record<string, string | undefined>): { limit: numb
       constraint: `Must be an integer between 1 and ${EXPORT_DATA_MAX_LIMIT} inclusive.`,
     });
   if (!Number.isInteger(offset) || offset < 0 || query.offset === '')
-    failures.push({ field: 'offset', value: query.offset ?? '', constraint: 'Must be a non-negative integer.' });
+    failures.push({
+      field: 'offset',
+      value: query.offset ?? '',
+      constraint: 'Must be a non-negative integer.',
+    });
   return failures.length > 0 ? failures : { limit, offset };
 };
 
@@ -375,11 +391,15 @@ export const registerExportRoutes = (
     const definition = find(request.params);
     return definition === undefined ? sendNotFound(reply) : exportJson(definition, deps.createdBy);
   });
-  scope.delete('/contacts/exports/:id', { config: { endpoint: 'eloqua.exportDelete' } }, async (request, reply) => {
-    const id = pathId(request.params);
-    if (id === undefined || !exports.removeDefinition(id)) return sendNotFound(reply);
-    return reply.code(204).send();
-  });
+  scope.delete(
+    '/contacts/exports/:id',
+    { config: { endpoint: 'eloqua.exportDelete' } },
+    async (request, reply) => {
+      const id = pathId(request.params);
+      if (id === undefined || !exports.removeDefinition(id)) return sendNotFound(reply);
+      return reply.code(204).send();
+    },
+  );
   scope.delete(
     '/contacts/exports/:id/data',
     { config: { endpoint: 'eloqua.exportDataDelete' } },

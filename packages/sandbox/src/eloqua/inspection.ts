@@ -95,7 +95,8 @@ export const registerInspectionRoutes = (app: FastifyInstance, deps: InspectionD
   app.delete('/__sandbox/contacts', config('sandbox.contacts'), async (request, reply) => {
     const email = (request.query as Record<string, string | undefined>).email;
     const id = email === undefined ? undefined : store.idByEmail(email);
-    if (id === undefined || !store.remove(id)) return reply.code(404).send({ error: `no contact ${email ?? ''}` });
+    if (id === undefined || !store.remove(id))
+      return reply.code(404).send({ error: `no contact ${email ?? ''}` });
     return reply.code(204).send();
   });
 

@@ -14,13 +14,13 @@ import {
 } from './auth.ts';
 import { collect, parseCollectionQuery } from './collection.ts';
 import { createDefinitionRegistry, pathId, registerDefinitionRoutes } from './definitions.ts';
+import { createExportEngine, registerExportRoutes } from './exports.ts';
 import {
   type ContactFieldSpec,
   contactFieldJson,
   createFieldRegistry,
   DEFAULT_CONTACT_FIELDS,
 } from './fields.ts';
-import { createExportEngine, registerExportRoutes } from './exports.ts';
 import { registerInspectionRoutes } from './inspection.ts';
 import { registerListRoutes } from './lists.ts';
 import type { InvalidFieldPolicy } from './processing.ts';

@@ -3,6 +3,7 @@ import type { FaultInjector } from '../faults.ts';
 import { type CommonOptions, jobTimeline } from '../vendor-server.ts';
 import { collect, envelope, parseCollectionQuery, parsePageParams } from './collection.ts';
 import { type DefinitionRegistry, type ImportDefinition, pathId } from './definitions.ts';
+import type { ExportEngine, ExportSync } from './exports.ts';
 import type { FieldRegistry } from './fields.ts';
 import {
   applyUploads,
@@ -11,7 +12,6 @@ import {
   type SyncOutcome,
   type SyncReject,
 } from './processing.ts';
-import type { ExportEngine, ExportSync } from './exports.ts';
 import type { ContactStore } from './store.ts';
 import { fieldValuesOf, type StagedUpload } from './uploads.ts';
 import { eloquaTime, type Failure, sendFailures, sendNotFound } from './wire.ts';
