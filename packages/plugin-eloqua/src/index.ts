@@ -39,6 +39,7 @@ export const eloqua = defineDestination({
 });
 
 export { authorizationHeader, BULK_PATH, bulkBaseFromId } from './auth.ts';
+export { type EloquaExportOptions, eloquaExport, eloquaExportOptions } from './export-source.ts';
 export {
   columnsOf,
   encodeNumber,
