@@ -51,6 +51,7 @@ export const sendgrid = defineDestination({
 
 export { authHeaders } from './auth.ts';
 export { apiError, errorItems, SendgridApiError } from './client.ts';
+export { type SendgridExportOptions, sendgridExport, sendgridExportOptions } from './export-source.ts';
 export { fieldKind, formatDate, isPlausibleEmail, READ_ONLY_FIELDS, RESERVED_FIELDS } from './fields.ts';
 export { MAX_JOBS_PER_HANDLE, parseHandle, type SendgridHandle, toHandle } from './handle.ts';
 export {
