@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import { openStateStore } from '../src/store/open-store.ts';
+import { describeExportsStore } from './helpers/export-store-suite.ts';
 import { dropSchema, postgresUrl, probePostgres, uniqueSchema } from './helpers/postgres.ts';
 import { describeStateStore } from './helpers/store-suite.ts';
 
@@ -12,9 +13,11 @@ if (!postgres.available) {
 }
 
 describe.skipIf(!postgres.available)('PostgreSQL', () => {
-  describeStateStore('state store on PostgreSQL', async () => {
+  const openPostgres = async () => {
     const schema = uniqueSchema('ferry_store');
     const store = await openStateStore({ location: postgresUrl, schema });
     return { store, dispose: () => dropSchema(schema) };
-  });
+  };
+  describeStateStore('state store on PostgreSQL', openPostgres);
+  describeExportsStore('export store on PostgreSQL', openPostgres);
 });

@@ -28,6 +28,11 @@ export const STORE_WRITES = [
   'requeueJob',
   'recordRejects',
   'requeueProblems',
+  'startExport',
+  'markExportReady',
+  'appendExportPage',
+  'markExportDownloaded',
+  'dropExport',
 ] as const satisfies readonly (keyof StateStore)[];
 
 export type StoreWrite = (typeof STORE_WRITES)[number];

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { createBulkSql } from '../bulk-sql.ts';
 import type { Database } from '../schema.ts';
 import type { StateStore } from '../state-store.ts';
+import { kyselyExports } from './exports.ts';
 import { kyselyJobs } from './jobs.ts';
 import { kyselyLeases } from './leases.ts';
 import { kyselyMembers } from './members.ts';
@@ -38,5 +39,6 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
     ...kyselyReports(db),
     ...kyselyService(db),
     ...kyselyWebhooks(db),
+    ...kyselyExports(db),
   };
 };
