@@ -180,8 +180,9 @@ export const downloadExport = async (options: ExportReadOptions): Promise<Stored
       current = await again(current, "the vendor's copy of the export has expired");
       continue;
     }
+    // Said at warn level, like the engine's own "resuming their work": a resumed export is news.
     if (current.rows > 0 || current.partIndex > 0)
-      options.logger?.info(
+      options.logger?.warn(
         `[ferry] [source] resuming the ${source.displayName}: ${current.rows} records already read`,
       );
     if (await download(options, current)) return (await store.getExport(key)) as StoredExport;
