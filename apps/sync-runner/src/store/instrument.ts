@@ -33,6 +33,7 @@ export const STORE_WRITES = [
   'appendExportPage',
   'markExportDownloaded',
   'dropExport',
+  'forgetConfirmed',
 ] as const satisfies readonly (keyof StateStore)[];
 
 export type StoreWrite = (typeof STORE_WRITES)[number];

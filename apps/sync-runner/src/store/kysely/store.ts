@@ -7,6 +7,7 @@ import { kyselyJobs } from './jobs.ts';
 import { kyselyLeases } from './leases.ts';
 import { kyselyMembers } from './members.ts';
 import { kyselyProfiles } from './profiles.ts';
+import { kyselyReconcile } from './reconcile.ts';
 import { kyselyReports } from './reports.ts';
 import { kyselyRuns } from './runs.ts';
 import { kyselyService } from './service.ts';
@@ -40,5 +41,6 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
     ...kyselyService(db),
     ...kyselyWebhooks(db),
     ...kyselyExports(db),
+    ...kyselyReconcile(db),
   };
 };
