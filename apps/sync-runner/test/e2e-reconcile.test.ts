@@ -17,6 +17,7 @@ import {
   tempProject,
   writeProject,
 } from './helpers/e2e.ts';
+import { bearer, createApiToken, startService } from './helpers/service.ts';
 
 /*
  * `ferry reconcile` with the real CLI against both sandboxes: a sync, then drift planted behind
@@ -197,5 +198,37 @@ describe('ferry reconcile (e2e)', () => {
     expect(destinationOf(repaired, 'eloqua')).toMatchObject({ exported: 3, unchanged: 37 });
     const held = await eloquaContacts(eloqua);
     for (const [email, contact] of expectedContacts(list)) expect(held.get(email)).toEqual(contact);
+  });
+
+  it('runs from the service: POST /v1/destinations/{name}/reconcile, with fix', async () => {
+    await fetch(`${sandbox.eloqua!.url}/__sandbox/contacts?email=person4@example.com`, { method: 'DELETE' });
+    const write = await createApiToken(project.dir, 'write');
+    const read = await createApiToken(project.dir, 'read');
+    const service = await startService(project.dir);
+    try {
+      const call = (path: string, token: string, body?: unknown) =>
+        fetch(`${service.url}${path}`, {
+          method: 'POST',
+          headers: { ...bearer(token), 'content-type': 'application/json' },
+          body: JSON.stringify(body ?? {}),
+        });
+      expect((await call('/v1/destinations/eloqua/reconcile', read)).status).toBe(403);
+      expect((await call('/v1/destinations/nope/reconcile', write)).status).toBe(404);
+      const response = await call('/v1/destinations/eloqua/reconcile', write, { fix: true });
+      expect(response.status).toBe(200);
+      const report = (await response.json()) as ReconcileJson;
+      expect(report.counts).toEqual({ missing: 1, changed: 0, unknown: 0 });
+      expect(report.drift).toEqual([
+        { kind: 'missing', identity: 'person4@example.com', profileId: 'p0004' },
+      ]);
+      expect(report.requeued).toBe(1);
+    } finally {
+      service.cli.child.kill('SIGTERM');
+      await service.cli.done;
+    }
+    const repaired = jsonOf<SyncSummaryJson>(
+      await runCli(project.dir, ['sync', '--json', '--destination', 'eloqua']),
+    );
+    expect(destinationOf(repaired, 'eloqua')).toMatchObject({ exported: 1 });
   });
 });

@@ -6,7 +6,6 @@ import {
   type Logger,
   systemClock,
 } from '@ferry/core';
-import type { DestinationConfig } from '../config/schema.ts';
 import type { SyncDestination } from '../engine/types.ts';
 import { fingerprint } from '../mapping/fingerprint.ts';
 import { downloadExport, finishExport, storedExportItems } from '../source/export.ts';
@@ -68,7 +67,10 @@ export interface ReconcileReport {
 export interface ReconcileRequest {
   readonly store: StateStore;
   readonly destination: SyncDestination;
-  readonly config: DestinationConfig;
+  /** The destination fields the config maps (what the vendor is asked to export). */
+  readonly fields: readonly string[];
+  /** How long to wait for the vendor to prepare the export. */
+  readonly deadlineMs: number;
   /** The configured source, read once (its records give the values Ferry confirmed). */
   readonly source: AsyncIterable<SourceItem | readonly SourceItem[]>;
   readonly fix: boolean;
@@ -109,7 +111,7 @@ async function* flatten(
 }
 
 export const reconcile = async (request: ReconcileRequest): Promise<ReconcileReport> => {
-  const { store, destination, config } = request;
+  const { store, destination } = request;
   const clock = request.clock ?? systemClock;
   const plugin = destination.plugin;
   const readBack = plugin.readBack;
@@ -120,8 +122,7 @@ export const reconcile = async (request: ReconcileRequest): Promise<ReconcileRep
     );
   // The destination's options, parsed as a sync parses them; the read-back source's from those.
   const destinationCtx = createContext(plugin, { options: destination.options });
-  const fields = Object.keys(config.fields);
-  const wired = wireExportSource(readBack.source, readBack.options(destinationCtx.options, fields), {
+  const wired = wireExportSource(readBack.source, readBack.options(destinationCtx.options, request.fields), {
     label: `reconcile:${destination.key}`,
     ...(request.logger === undefined ? {} : { logger: request.logger }),
     ...(request.signal === undefined ? {} : { signal: request.signal }),
@@ -132,7 +133,7 @@ export const reconcile = async (request: ReconcileRequest): Promise<ReconcileRep
     source: wired.plugin,
     ctx: wired.ctx,
     key: `reconcile:${destination.key}`,
-    deadlineMs: Math.round(config.polling.deadlineMinutes * 60_000),
+    deadlineMs: request.deadlineMs,
     clock,
     ...(request.logger === undefined ? {} : { logger: request.logger }),
     ...(request.signal === undefined ? {} : { signal: request.signal }),

@@ -42,7 +42,8 @@ export const reconcileCommand = async (
     const report = await reconcile({
       store,
       destination,
-      config,
+      fields: Object.keys(config.fields),
+      deadlineMs: Math.round(config.polling.deadlineMinutes * 60_000),
       source: source.open(),
       fix: options.fix ?? false,
       logger,
