@@ -119,7 +119,7 @@ describe('config errors name the key and the problem', () => {
 
   it('reports the source type, destination names and an empty destination list', () => {
     expect(lines(errorOf({ source: { type: 'xml', path: 'a' }, destinations: {} }))).toEqual([
-      "source.type: Invalid discriminator value. Expected 'csv' | 'jsonl'",
+      "source.type: Invalid discriminator value. Expected 'csv' | 'jsonl' | 'export'",
       'destinations: expected at least one destination',
     ]);
     const raw = valid() as Record<string, any>;

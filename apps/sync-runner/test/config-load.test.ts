@@ -145,7 +145,7 @@ describe('loadConfig: file types and discovery', () => {
     const dir = project({ 'configs/prod.yaml': YAML_CONFIG });
     const loaded = await loadConfig('configs/prod.yaml', { cwd: dir, env: { ELOQUA_PASSWORD: 'pw' } });
     expect(loaded.path).toBe(join(dir, 'configs/prod.yaml'));
-    expect(loaded.config.source.path).toBe(join(dir, 'configs/contacts.csv'));
+    expect((loaded.config.source as { path: string }).path).toBe(join(dir, 'configs/contacts.csv'));
   });
 
   it('sees an edited TypeScript config when loaded again in the same process', async () => {
@@ -172,7 +172,7 @@ describe('loadConfig: file types and discovery', () => {
       { env: {}, dir: '/somewhere' },
     );
     expect(config.state.path).toBe(':memory:');
-    expect(config.source.path).toBe('/somewhere/x.csv');
+    expect((config.source as { path: string }).path).toBe('/somewhere/x.csv');
   });
 });
 
@@ -211,7 +211,7 @@ describe('loadConfig: environment', () => {
       nested: { list: ['k-123', 'api.example.com'] },
       envKeyIsData: { env: 'X', other: 1 },
     });
-    expect(loaded.config.source.path).toBe('/data/contacts.csv');
+    expect((loaded.config.source as { path: string }).path).toBe('/data/contacts.csv');
     // What went into options may be secret; a directory in source.path is not.
     expect([...loaded.secrets].sort()).toEqual(['api.example.com', 'k-123']);
   });

@@ -121,7 +121,13 @@ describe('ferry serve over loopback HTTP (e2e)', () => {
     };
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths)).toEqual(
-      expect.arrayContaining(['/v1/runs', '/v1/runs/{id}', '/v1/runs/{id}/events', '/v1/runs/{id}/records']),
+      expect.arrayContaining([
+        '/v1/runs',
+        '/v1/runs/{id}',
+        '/v1/runs/{id}/events',
+        '/v1/runs/{id}/records',
+        '/v1/destinations/{name}/reconcile',
+      ]),
     );
     await SwaggerParser.validate(structuredClone(document) as never);
 

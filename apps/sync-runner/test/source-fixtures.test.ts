@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { sourceSchema } from '../src/config/schema.ts';
+import { type FileSourceConfig, sourceSchema } from '../src/config/schema.ts';
 import { readSource, SourceError, type SourceItem } from '../src/source/index.ts';
 
 /** The broken-input corpus (see test/fixtures/bad-input/README.md), shared with the reliability harness. */
@@ -26,7 +26,10 @@ describe('broken input corpus', () => {
 
   for (const [file, expected] of Object.entries(cases)) {
     it(file, async () => {
-      const source = sourceSchema.parse({ ...expected.source, path: fileURLToPath(new URL(file, FIXTURES)) });
+      const source = sourceSchema.parse({
+        ...expected.source,
+        path: fileURLToPath(new URL(file, FIXTURES)),
+      }) as FileSourceConfig;
       const items: Record<string, unknown>[] = [];
       const reading = (async () => {
         for await (const batch of readSource(source)) items.push(...batch.map(summary));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openStateStore } from '../src/store/open-store.ts';
+import { describeExportsStore } from './helpers/export-store-suite.ts';
 import { dropSchema, postgresUrl, probePostgres, uniqueSchema } from './helpers/postgres.ts';
 import { describeStateStore } from './helpers/store-suite.ts';
 
@@ -12,11 +13,13 @@ if (!postgres.available) {
 }
 
 describe.skipIf(!postgres.available)('PostgreSQL', () => {
-  describeStateStore('state store on PostgreSQL', async () => {
+  const openPostgres = async () => {
     const schema = uniqueSchema('ferry_store');
     const store = await openStateStore({ location: postgresUrl, schema });
     return { store, dispose: () => dropSchema(schema) };
-  });
+  };
+  describeStateStore('state store on PostgreSQL', openPostgres);
+  describeExportsStore('export store on PostgreSQL', openPostgres);
 
   // Kysely looked for its migration tables in every schema: a store already in another schema of
   // the same database made a new one skip creating its tables, and every query then failed.

@@ -4,13 +4,16 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { openStateStore } from '../src/store/open-store.ts';
 import { isReader } from '../src/store/sqlite-database.ts';
+import { describeExportsStore } from './helpers/export-store-suite.ts';
 import { describeStateStore } from './helpers/store-suite.ts';
 
-describeStateStore('state store on SQLite (node:sqlite)', async () => {
+const openSqlite = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-store-'));
   const store = await openStateStore({ location: join(dir, 'nested', 'state.db') });
   return { store, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
-});
+};
+describeStateStore('state store on SQLite (node:sqlite)', openSqlite);
+describeExportsStore('export store on SQLite (node:sqlite)', openSqlite);
 
 it('opens an existing file again without re-running migrations, in WAL mode', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-store-'));
@@ -30,6 +33,7 @@ it('opens an existing file again without re-running migrations, in WAL mode', as
       { name: '0002_leases' },
       { name: '0003_service' },
       { name: '0004_webhooks' },
+      { name: '0005_source_exports' },
     ]);
     raw.close();
   } finally {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { HttpClient } from './http/types.ts';
 import type { Logger } from './logger.ts';
+import type { AsyncSource } from './source-contract.ts';
 
 /** Any value that survives `JSON.parse(JSON.stringify(x))` unchanged. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -185,6 +186,19 @@ export interface DestinationContext<Options> {
   readonly callbackUrl?: string;
 }
 
+/**
+ * How to read back what a destination holds (optional; `ferry reconcile` needs it): the vendor's
+ * export source, and how to ask it for the destination's mapped fields.
+ */
+export interface ReadBack<Options> {
+  /** The export source (built with `defineSource`) that reads this vendor. */
+  readonly source: AsyncSource;
+  /** The source's options for exporting `fields` (destination field names), from the destination's. */
+  readonly options: (options: Options, fields: readonly string[]) => unknown;
+  /** The exported column holding the profile's identity (what `identity` is matched against). */
+  readonly identityField: (options: Options) => string;
+}
+
 /** The async-destination contract. Build one with `defineDestination`. */
 export interface Destination<Schema extends z.ZodType = z.ZodType> {
   /** Stable machine name, used in config and state (`sendgrid`); never changes. */
@@ -215,6 +229,8 @@ export interface Destination<Schema extends z.ZodType = z.ZodType> {
   ) => Promise<JobStatus>;
   /** Remove staged data the job left at the vendor, once it is settled. */
   readonly cleanup?: (ctx: DestinationContext<z.output<Schema>>, job: JobHandle) => Promise<void>;
+  /** Reading back what the destination holds, for `ferry reconcile` (optional). */
+  readonly readBack?: ReadBack<z.output<Schema>>;
 }
 
 /** The parsed options type of a destination. */

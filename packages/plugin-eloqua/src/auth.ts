@@ -4,6 +4,9 @@ import type { IdResponse } from './types.ts';
 
 export type EloquaContext = DestinationContext<EloquaOptions>;
 
+/** What talking to an instance needs: credentials and the login host (destination or export source). */
+export type EloquaConnection = DestinationContext<Pick<EloquaOptions, 'auth' | 'loginUrl'>>;
+
 /** Where the Bulk API lives under the pod's base URL (A.2). */
 export const BULK_PATH = '/api/bulk/2.0';
 
@@ -51,7 +54,7 @@ export const bulkBaseFromId = (destination: string, data: unknown): string => {
   return `${trimSlashes(base)}${BULK_PATH}`;
 };
 
-const discover = async (ctx: EloquaContext): Promise<string> => {
+const discover = async (ctx: EloquaConnection): Promise<string> => {
   const response = await ctx.http.request<unknown>({
     method: 'GET',
     url: `${trimSlashes(ctx.options.loginUrl)}/id`,
@@ -65,7 +68,7 @@ const discover = async (ctx: EloquaContext): Promise<string> => {
  * The instance's Bulk API base URL (`https://secure.p03.eloqua.com/api/bulk/2.0`), from `GET /id`
  * once per destination instance. A failed discovery is not cached, so the next call asks again.
  */
-export const bulkBaseUrl = (ctx: EloquaContext): Promise<string> => {
+export const bulkBaseUrl = (ctx: EloquaConnection): Promise<string> => {
   const cached = baseUrls.get(ctx.options);
   if (cached !== undefined) return cached;
   const pending = discover(ctx);
@@ -80,7 +83,7 @@ export const bulkBaseUrl = (ctx: EloquaContext): Promise<string> => {
  * Forgets the cached base URL, after a 401 from the pod: the credentials may have been revoked or
  * the instance moved, and the next `/id` tells which.
  */
-export const forgetBaseUrl = (ctx: EloquaContext): void => {
+export const forgetBaseUrl = (ctx: EloquaConnection): void => {
   baseUrls.delete(ctx.options);
 };
 

@@ -1,5 +1,5 @@
 import { AuthError, type HttpClient, type HttpRequest, PermanentError, TransientError } from '@ferry/core';
-import { authorizationHeader, type EloquaContext, forgetBaseUrl } from './auth.ts';
+import { authorizationHeader, type EloquaConnection, forgetBaseUrl } from './auth.ts';
 import type { Collection, ValidationFailure } from './types.ts';
 
 /**
@@ -15,7 +15,7 @@ export interface Bulk {
   readonly http: HttpClient;
 }
 
-export const bulkClient = (ctx: EloquaContext, base: string): Bulk => ({
+export const bulkClient = (ctx: EloquaConnection, base: string): Bulk => ({
   base,
   http: ctx.http.with({ baseUrl: base, headers: { authorization: authorizationHeader(ctx.options.auth) } }),
 });
@@ -57,7 +57,7 @@ const parseJson = (text: string): unknown => {
  * (Eloqua's reason phrases) is still readable.
  */
 export const sendBulk = async <T>(
-  ctx: EloquaContext,
+  ctx: EloquaConnection,
   bulk: Bulk,
   request: Omit<HttpRequest, 'responseType'> & { readonly operation: string },
 ): Promise<BulkResponse<T>> => {
@@ -108,7 +108,7 @@ export const PAGE_SIZE = 1000;
  * omits it, stopping at a short page). `onPage` sees each page's items in order.
  */
 export const readAllPages = async <T>(
-  ctx: EloquaContext,
+  ctx: EloquaConnection,
   bulk: Bulk,
   request: { readonly url: string; readonly operation: string; readonly query?: HttpRequest['query'] },
   onPage: (items: readonly T[]) => void,

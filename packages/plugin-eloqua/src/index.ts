@@ -1,4 +1,5 @@
-import { defineDestination } from '@ferry/core';
+import { type AsyncSource, defineDestination } from '@ferry/core';
+import { eloquaExport } from './export-source.ts';
 import { measureChange } from './mapping.ts';
 import { checkJob, cleanupJob, exportJob } from './operations/jobs.ts';
 import { verifyConnection } from './operations/verify.ts';
@@ -36,9 +37,20 @@ export const eloqua = defineDestination({
   // Reads the syncs, their rejects and logs; never starts or changes anything.
   checkStatus: (ctx, job, members) => checkJob(ctx, job, members),
   cleanup: (ctx, job) => cleanupJob(ctx, job),
+  // `ferry reconcile`: a contact export of the mapped fields, each column named for its field.
+  readBack: {
+    source: eloquaExport as unknown as AsyncSource,
+    options: (options, fields) => ({
+      auth: options.auth,
+      loginUrl: options.loginUrl,
+      fields: Object.fromEntries([options.identifierField, ...fields].map((field) => [field, field])),
+    }),
+    identityField: (options) => options.identifierField,
+  },
 });
 
 export { authorizationHeader, BULK_PATH, bulkBaseFromId } from './auth.ts';
+export { type EloquaExportOptions, eloquaExport, eloquaExportOptions } from './export-source.ts';
 export {
   columnsOf,
   encodeNumber,

@@ -1,4 +1,5 @@
-import { defineDestination, type Limits } from '@ferry/core';
+import { type AsyncSource, defineDestination, type Limits } from '@ferry/core';
+import { sendgridExport } from './export-source.ts';
 import { parseHandle } from './handle.ts';
 import { CSV_HEADER_BUDGET, jsonOverheadBytes, measureCsv, measureJson } from './mapping.ts';
 import { checkJobs } from './operations/status.ts';
@@ -47,10 +48,22 @@ export const sendgrid = defineDestination({
   exportProfiles: (ctx, batch) => exportBatch(ctx, batch),
   // Reads only (job statuses and error files), so checking is idempotent.
   checkStatus: async (ctx, job, members) => checkJobs(ctx, parseHandle(ctx, job), members),
+  // `ferry reconcile`: a contact export (every contact; the columns are the field names already).
+  readBack: {
+    source: sendgridExport as unknown as AsyncSource,
+    options: (options) => ({
+      apiKey: options.apiKey,
+      baseUrl: options.baseUrl,
+      ...(options.onBehalfOf === undefined ? {} : { onBehalfOf: options.onBehalfOf }),
+      fileType: 'json',
+    }),
+    identityField: () => 'email',
+  },
 });
 
 export { authHeaders } from './auth.ts';
 export { apiError, errorItems, SendgridApiError } from './client.ts';
+export { type SendgridExportOptions, sendgridExport, sendgridExportOptions } from './export-source.ts';
 export { fieldKind, formatDate, isPlausibleEmail, READ_ONLY_FIELDS, RESERVED_FIELDS } from './fields.ts';
 export { MAX_JOBS_PER_HANDLE, parseHandle, type SendgridHandle, toHandle } from './handle.ts';
 export {

@@ -74,6 +74,7 @@ const strictRequestSchema = (path: string): Json => {
 };
 const validateDefinition = ajv.compile(strictRequestSchema('/api/bulk/2.0/contacts/imports'));
 const validateSync = ajv.compile(strictRequestSchema('/api/bulk/2.0/syncs'));
+const validateExportDefinition = ajv.compile(strictRequestSchema('/api/bulk/2.0/contacts/exports'));
 const validateDataType = ajv.compile(rebase({ $ref: '#/components/schemas/DataType' }) as Json);
 
 const expectValid = (validate: ReturnType<typeof ajv.compile>, body: unknown, what: string) => {
@@ -323,6 +324,57 @@ describe('eloqua responses against the OpenAPI file and the documented examples'
       await eloqua.api('GET', `${syncUri}/rejects?limit=0`),
     );
     expectDocumented('GET', '/api/bulk/2.0/syncs/{id}/logs', await eloqua.api('GET', '/syncs/999/logs'));
+  });
+
+  it('contact exports: definition, export sync, data pages and their errors are documented', async () => {
+    const created = await eloqua.api('POST', '/contacts/exports', {
+      json: {
+        name: 'Conformance export',
+        fields: { email: FIELDS.email, id: '{{Contact.Id}}' },
+        filter: "'{{Contact.Field(C_EmailAddress)}}' = '*@example.com'",
+        dataRetentionDuration: 'PT2H',
+      },
+    });
+    expectDocumented('POST', '/api/bulk/2.0/contacts/exports', created);
+    expectValid(validateExportDefinition, created.body, 'export definition');
+    const uri = created.body.uri as string;
+    expectDocumented('GET', '/api/bulk/2.0/contacts/exports/{id}', await eloqua.api('GET', uri));
+    expectDocumented('GET', '/api/bulk/2.0/contacts/exports', await eloqua.api('GET', '/contacts/exports'));
+    expectDocumented(
+      'POST',
+      '/api/bulk/2.0/contacts/exports',
+      await eloqua.api('POST', '/contacts/exports', { json: { name: '' } }),
+    );
+    const sync = await eloqua.api('POST', '/syncs', { json: { syncedInstanceUri: uri } });
+    expectDocumented('POST', '/api/bulk/2.0/syncs', sync);
+    expectValid(validateSync, sync.body, 'export sync');
+    const ended = await eloqua.settle(sync.body.uri);
+    expect(ended.status).toBe('success');
+    const data = await eloqua.api('GET', `${sync.body.uri}/data?limit=50000`);
+    expectDocumented('GET', '/api/bulk/2.0/syncs/{id}/data', data);
+    expect(Object.keys(data.body).sort()).toEqual([
+      'count',
+      'hasMore',
+      'items',
+      'limit',
+      'offset',
+      'totalResults',
+    ]);
+    expect(data.body.items.length).toBeGreaterThan(0);
+    for (const item of data.body.items) expect(Object.keys(item).sort()).toEqual(['email', 'id']);
+    expectDocumented(
+      'GET',
+      '/api/bulk/2.0/syncs/{id}/data',
+      await eloqua.api('GET', `${sync.body.uri}/data?limit=50001`),
+    );
+    expectDocumented('GET', '/api/bulk/2.0/syncs/{id}/data', await eloqua.api('GET', '/syncs/9999/data'));
+    expectDocumented(
+      'DELETE',
+      '/api/bulk/2.0/contacts/exports/{id}/data',
+      await eloqua.api('DELETE', `${uri}/data`),
+    );
+    expectDocumented('DELETE', '/api/bulk/2.0/contacts/exports/{id}', await eloqua.api('DELETE', uri));
+    expectDocumented('DELETE', '/api/bulk/2.0/contacts/exports/{id}', await eloqua.api('DELETE', uri));
   });
 
   it('auth and fault statuses are documented too (401, 500, 503; 429 per A.5)', async () => {

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import sendgridClient from '@sendgrid/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASIC, type EloquaHarness, FIELDS, startEloqua } from './eloqua-support.ts';
@@ -89,6 +90,32 @@ describe('SendGrid, through @sendgrid/client', () => {
     const listId = (created.body as { id: string }).id;
     const [deleted] = await client.request({ method: 'DELETE', url: `/v3/marketing/lists/${listId}` });
     expect([200, 204]).toContain(deleted.statusCode);
+  });
+
+  it('exports contacts as the docs show it: POST exports → id, GET status until ready → urls (gzip)', async () => {
+    await upsertTwo();
+    const [created] = await client.request({
+      method: 'POST',
+      url: '/v3/marketing/contacts/exports',
+      body: { list_ids: [LIST], file_type: 'json' },
+    });
+    expect(created.statusCode).toBe(202);
+    const id = (created.body as { id: string }).id;
+    let status: { status: string; urls?: string[] } = { status: 'pending' };
+    while (status.status === 'pending') {
+      const [checked] = await client.request({ method: 'GET', url: `/v3/marketing/contacts/exports/${id}` });
+      expect(checked.statusCode).toBe(200);
+      status = checked.body as typeof status;
+    }
+    expect(status.status).toBe('ready');
+    const file = await fetch(status.urls?.[0] ?? '');
+    const text = gunzipSync(Buffer.from(await file.arrayBuffer())).toString('utf8');
+    const emails = text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as { email: string }).email)
+      .sort();
+    expect(emails).toEqual(['ann@example.com', 'bob@example.com']);
   });
 
   it('deletes a custom field definition', async () => {

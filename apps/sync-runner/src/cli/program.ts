@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { errorsCommand } from './commands/errors.ts';
 import { initCommand } from './commands/init.ts';
 import { registerPluginCommands } from './commands/plugin-commands.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
 import { retryCommand } from './commands/retry.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -153,6 +154,22 @@ export const buildProgram = (io: CommandIO, setExitCode: (code: number) => void)
     .option('-d, --destination <name>', 'only this destination')
     .option('--json', 'print as JSON')
     .action(async (options) => setExitCode(await retryCommand(options, io)));
+
+  program
+    .command('reconcile')
+    .description(
+      'export what a destination holds and compare it with what Ferry confirmed: missing, changed, unknown',
+    )
+    .argument('<destination>', 'the destination to reconcile')
+    .addOption(configOption())
+    .addOption(stateOption())
+    .option('--fix', 're-queue the missing and changed profiles for the next sync')
+    .option('--csv', 'every drifted field as CSV on stdout')
+    .option('--json', 'print as JSON')
+    .option('-n, --limit <count>', 'rows in the table', positiveInt, 50)
+    .action(async (destination: string, options) =>
+      setExitCode(await reconcileCommand(destination, options, io)),
+    );
 
   program
     .command('verify')

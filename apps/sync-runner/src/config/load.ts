@@ -188,7 +188,8 @@ const readRawConfig = async (file: string): Promise<unknown> => {
 
 const resolvePaths = (config: FerryConfig, dir: string): FerryConfig => ({
   ...config,
-  source: { ...config.source, path: resolve(dir, config.source.path) },
+  source:
+    'path' in config.source ? { ...config.source, path: resolve(dir, config.source.path) } : config.source,
   // `:memory:` is SQLite's in-memory database, not a file name.
   state: {
     ...config.state,
@@ -221,7 +222,12 @@ export const parseConfig = (
   }
   const secrets = new Set<string>();
   for (const { path, value } of resolved.substitutions) {
-    if ((path[0] === 'destinations' && path[2] === 'options') || path[0] === 'state') secrets.add(value);
+    if (
+      (path[0] === 'destinations' && path[2] === 'options') ||
+      (path[0] === 'source' && path[1] === 'options') ||
+      path[0] === 'state'
+    )
+      secrets.add(value);
   }
   return { config: resolvePaths(result.data, options.dir ?? process.cwd()), secrets: [...secrets] };
 };

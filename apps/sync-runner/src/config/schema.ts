@@ -81,7 +81,40 @@ export const jsonlSourceSchema = z
   })
   .meta({ title: 'JSON Lines source', description: 'One JSON object per line.' });
 
-export const sourceSchema = z.discriminatedUnion('type', [csvSourceSchema, jsonlSourceSchema]);
+export const exportSourceSchema = z
+  .strictObject({
+    type: z.literal('export'),
+    plugin: z
+      .string()
+      .min(1)
+      .meta({
+        description: 'The vendor whose bulk export is read: a built-in source name.',
+        examples: ['eloqua', 'sendgrid'],
+      }),
+    options: z.record(z.string(), z.unknown()).default({}).meta({
+      description:
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: `${VAR}` is the config's interpolation syntax.
+        "The export's options (credentials, fields, filter...), checked by the source's own schema. Any string may use ${VAR} and any value { env: 'VAR' } to read the environment.",
+    }),
+    idField: z
+      .string()
+      .min(1)
+      .meta({ description: 'Exported column holding the stable profile id (e.g. email or the contact id).' }),
+    deadlineMinutes: z.number().positive().default(60).meta({
+      description:
+        'How long one run waits for the vendor to prepare the export before the run fails. Default 60.',
+    }),
+  })
+  .meta({
+    title: 'Vendor export source',
+    description: "A vendor's asynchronous bulk export (Eloqua contact export, SendGrid contact export).",
+  });
+
+export const sourceSchema = z.discriminatedUnion('type', [
+  csvSourceSchema,
+  jsonlSourceSchema,
+  exportSourceSchema,
+]);
 
 export const stateSchema = z
   .strictObject({
@@ -309,6 +342,9 @@ export type FerryConfig = z.output<typeof configSchema>;
 export type SourceConfig = FerryConfig['source'];
 export type CsvSourceConfig = z.output<typeof csvSourceSchema>;
 export type JsonlSourceConfig = z.output<typeof jsonlSourceSchema>;
+export type ExportSourceConfig = z.output<typeof exportSourceSchema>;
+/** Sources read from a file (CSV, JSONL). */
+export type FileSourceConfig = CsvSourceConfig | JsonlSourceConfig;
 export type StateConfig = z.output<typeof stateSchema>;
 export type DestinationConfig = z.output<typeof destinationSchema>;
 export type DestinationConfigInput = z.input<typeof destinationSchema>;

@@ -3,7 +3,9 @@ import type { Logger } from '@ferry/core';
 import type { SourceConfig } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
 import { readSource } from '../source/index.ts';
+import type { SourceItem } from '../source/types.ts';
 import type { StateStore } from '../store/state-store.ts';
+import { configuredSource } from '../wiring/config-source.ts';
 import type { RunFeeds } from './run-feeds.ts';
 import type { ServiceRunOptions } from './run-view.ts';
 import { type StoredUpload, uploadPath, uploadSource } from './uploads.ts';
@@ -39,10 +41,14 @@ export const createLauncher = (services: {
 }): Launcher => {
   const { engine, feeds, logger } = services;
   const running = new Set<string>();
-  const sourceOf = (upload: ServiceRunOptions['upload']): SourceConfig =>
+  // The configured source (an export source reads through the store); uploads are files.
+  const configured = configuredSource(services.source, { store: services.store, logger });
+  const sourceOf = (upload: ServiceRunOptions['upload']): AsyncIterable<SourceItem[]> =>
     upload === undefined
-      ? services.source
-      : uploadSource(services.source, uploadPath(services.uploadsDir, upload.file), upload.format);
+      ? configured.open()
+      : readSource(
+          uploadSource(services.source, uploadPath(services.uploadsDir, upload.file), upload.format),
+        );
 
   const watch = (runId: string, upload: ServiceRunOptions['upload']): void => {
     running.add(runId);
@@ -69,7 +75,7 @@ export const createLauncher = (services: {
           ? undefined
           : { file: request.upload.file, format: request.upload.format };
       const { runId } = await engine.startRun({
-        source: readSource(sourceOf(upload)),
+        source: sourceOf(upload),
         ...(request.destinations === undefined ? {} : { destinations: request.destinations }),
         dryRun: request.dryRun,
         full: request.full,
@@ -85,7 +91,7 @@ export const createLauncher = (services: {
         const { upload } = (run.options ?? {}) as ServiceRunOptions;
         try {
           feeds.follow(run.id);
-          const ids = await engine.resumeRuns({ runId: run.id, source: () => readSource(sourceOf(upload)) });
+          const ids = await engine.resumeRuns({ runId: run.id, source: () => sourceOf(upload) });
           for (const id of ids) {
             watch(id, upload);
             taken.push(id);

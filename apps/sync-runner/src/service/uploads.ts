@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { SourceConfig } from '../config/schema.ts';
+import type { FileSourceConfig, SourceConfig } from '../config/schema.ts';
 import { HttpProblem } from './problems.ts';
 
 /*
@@ -80,17 +80,24 @@ export const receiveUpload = async (
 };
 
 /** The configured source's reading rules (id column, types, encoding) applied to an upload. */
-export const uploadSource = (configured: SourceConfig, path: string, format: UploadFormat): SourceConfig => {
-  const types = configured.type === 'csv' ? configured.columns : configured.properties;
+export const uploadSource = (
+  configured: SourceConfig,
+  path: string,
+  format: UploadFormat,
+): FileSourceConfig => {
+  const types =
+    configured.type === 'csv' ? configured.columns : configured.type === 'jsonl' ? configured.properties : {};
   const id = configured.type === 'csv' ? configured.idColumn : configured.idField;
+  // An export source's uploads are read as its exported columns would be: text, UTF-8.
+  const encoding = configured.type === 'export' ? 'utf8' : configured.encoding;
   if (format === 'csv')
     return {
       type: 'csv',
       path,
       delimiter: configured.type === 'csv' ? configured.delimiter : ',',
-      encoding: configured.encoding,
+      encoding,
       idColumn: id,
       columns: types,
     };
-  return { type: 'jsonl', path, encoding: configured.encoding, idField: id, properties: types };
+  return { type: 'jsonl', path, encoding, idField: id, properties: types };
 };

@@ -1,4 +1,4 @@
-import type { SourceConfig } from '../config/schema.ts';
+import type { FileSourceConfig } from '../config/schema.ts';
 import { readCsv, readCsvHeader } from './csv.ts';
 import { readJsonl } from './jsonl.ts';
 import type { ReadSourceOptions, SourceItem } from './types.ts';
@@ -37,7 +37,7 @@ export {
  * - Stopping early (`break`) closes the file. An aborted `signal` ends the iteration with an error.
  */
 export const readSource = (
-  source: SourceConfig,
+  source: FileSourceConfig,
   options: ReadSourceOptions = {},
 ): AsyncIterable<SourceItem[]> =>
   source.type === 'csv' ? readCsv(source, options) : readJsonl(source, options);
@@ -47,7 +47,7 @@ export const readSource = (
  * JSONL, where every line may have different properties. Throws a `SourceError` like `readSource`.
  */
 export const sourceColumns = async (
-  source: SourceConfig,
+  source: FileSourceConfig,
   options: ReadSourceOptions = {},
 ): Promise<readonly string[] | undefined> =>
   source.type === 'csv' ? readCsvHeader(source, options) : undefined;

@@ -28,6 +28,12 @@ export const STORE_WRITES = [
   'requeueJob',
   'recordRejects',
   'requeueProblems',
+  'startExport',
+  'markExportReady',
+  'appendExportPage',
+  'markExportDownloaded',
+  'dropExport',
+  'forgetConfirmed',
 ] as const satisfies readonly (keyof StateStore)[];
 
 export type StoreWrite = (typeof STORE_WRITES)[number];

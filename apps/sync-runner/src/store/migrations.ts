@@ -224,12 +224,46 @@ const webhooks: Migration = {
   },
 };
 
+/** Vendor exports read as sources (handles, checkpoints, the records read so far). */
+const sourceExports: Migration = {
+  up: async (db: Kysely<unknown>) => {
+    await db.schema
+      .createTable('source_exports')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('export_id', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('handle', 'text', (c) => c.notNull())
+      .addColumn('parts', 'text')
+      .addColumn('expires_at', 'bigint')
+      .addColumn('total', 'bigint')
+      .addColumn('part_index', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('checkpoint', 'text', (c) => c.notNull())
+      .addColumn('rows', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('started_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('source_export_rows')
+      .addColumn('export_id', 'text', (c) => c.notNull())
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('record', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('source_export_rows_pk', ['export_id', 'seq'])
+      .execute();
+  },
+  down: async (db: Kysely<unknown>) => {
+    await db.schema.dropTable('source_export_rows').ifExists().execute();
+    await db.schema.dropTable('source_exports').ifExists().execute();
+  },
+};
+
 /** Every migration, by name. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_leases': leases,
   '0003_service': service,
   '0004_webhooks': webhooks,
+  '0005_source_exports': sourceExports,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };

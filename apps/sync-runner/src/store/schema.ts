@@ -181,7 +181,37 @@ export interface WebhookDeliveriesTable {
   created_at: number;
 }
 
+/** A vendor export an async source reads (migration 0005): see export-store.ts. */
+export interface SourceExportsTable {
+  key: string;
+  export_id: string;
+  source: string;
+  state: 'started' | 'ready' | 'downloaded';
+  /** JSON ExportHandle. */
+  handle: string;
+  /** JSON ExportPart[], once ready. */
+  parts: string | null;
+  expires_at: number | null;
+  total: number | null;
+  part_index: number;
+  /** JSON checkpoint within `part_index`. */
+  checkpoint: string;
+  rows: number;
+  started_at: number;
+  updated_at: number;
+}
+
+/** The records of an export, in read order. */
+export interface SourceExportRowsTable {
+  export_id: string;
+  seq: number;
+  /** JSON ExportRecord. */
+  record: string;
+}
+
 export interface Database {
+  source_exports: SourceExportsTable;
+  source_export_rows: SourceExportRowsTable;
   runs: RunsTable;
   leases: LeasesTable;
   run_lanes: RunLanesTable;

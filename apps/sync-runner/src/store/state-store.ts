@@ -1,4 +1,6 @@
 import type { JobHandle, JobMember, ProfileChange } from '@ferry/core';
+import type { ExportsStore } from './export-store.ts';
+import type { ReconcileStore } from './reconcile-store.ts';
 import type { JobState, ProfileStatus, RunStatus } from './schema.ts';
 import type { ServiceStore } from './service-store.ts';
 import type { WebhookStore } from './webhook-store.ts';
@@ -340,7 +342,9 @@ export interface StateStore
     ProfilesStore,
     ReportsStore,
     ServiceStore,
-    WebhookStore {
+    WebhookStore,
+    ExportsStore,
+    ReconcileStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Where the store lives, safe to print (no password). */
   readonly location: string;

@@ -56,8 +56,9 @@ export const toSyncDestination = async (
 export const configRedactor = (
   loaded: Pick<LoadedConfig, 'secrets'>,
   destinations: readonly WiredDestination[],
+  more: readonly string[] = [],
 ): ((text: string) => string) => {
-  const secrets: string[] = [...loaded.secrets];
+  const secrets: string[] = [...loaded.secrets, ...more];
   for (const destination of destinations) if (destination.ok) secrets.push(...destination.secrets);
   // Values this short are not credentials (a port, `true`, a region); redacting them would garble
   // every line that happens to contain the same letters.

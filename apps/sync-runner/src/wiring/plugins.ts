@@ -1,7 +1,7 @@
-import { ConfigError, type Destination } from '@ferry/core';
-import { eloqua } from '@ferry/plugin-eloqua';
+import { type AsyncSource, ConfigError, type Destination } from '@ferry/core';
+import { eloqua, eloquaExport } from '@ferry/plugin-eloqua';
 import { memory } from '@ferry/plugin-memory';
-import { sendgrid } from '@ferry/plugin-sendgrid';
+import { sendgrid, sendgridExport } from '@ferry/plugin-sendgrid';
 
 /*
  * The destinations the CLI knows by name (`plugin: 'memory'` in the config). A plugin is a plain
@@ -27,4 +27,22 @@ export const resolvePlugin = (name: string, destination: string, registry = plug
     );
   }
   return plugin;
+};
+
+/** The export sources the CLI knows by name (`source: { type: 'export', plugin: 'eloqua' }`). */
+export const sourcePlugins: Readonly<Record<string, AsyncSource>> = Object.freeze({
+  eloqua: eloquaExport as unknown as AsyncSource,
+  sendgrid: sendgridExport as unknown as AsyncSource,
+});
+
+/** The export source registered as `name`; a ConfigError listing the known ones otherwise. */
+export const resolveSourcePlugin = (name: string, registry = sourcePlugins): AsyncSource => {
+  const source = Object.hasOwn(registry, name) ? registry[name] : undefined;
+  if (source === undefined) {
+    throw new ConfigError(
+      'source',
+      `unknown export source ${JSON.stringify(name)}; known sources: ${Object.keys(registry).sort().join(', ')}`,
+    );
+  }
+  return source;
 };

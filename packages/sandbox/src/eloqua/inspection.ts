@@ -91,6 +91,15 @@ export const registerInspectionRoutes = (app: FastifyInstance, deps: InspectionD
     return { created, updated };
   });
 
+  // Deletes one contact by e-mail: drift a test plants behind Ferry's back (reconcile tests).
+  app.delete('/__sandbox/contacts', config('sandbox.contacts'), async (request, reply) => {
+    const email = (request.query as Record<string, string | undefined>).email;
+    const id = email === undefined ? undefined : store.idByEmail(email);
+    if (id === undefined || !store.remove(id))
+      return reply.code(404).send({ error: `no contact ${email ?? ''}` });
+    return reply.code(204).send();
+  });
+
   app.get('/__sandbox/lists', config('sandbox.lists'), async () => {
     deps.engine.settleDue();
     return {

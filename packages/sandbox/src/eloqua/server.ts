@@ -14,6 +14,7 @@ import {
 } from './auth.ts';
 import { collect, parseCollectionQuery } from './collection.ts';
 import { createDefinitionRegistry, pathId, registerDefinitionRoutes } from './definitions.ts';
+import { createExportEngine, registerExportRoutes } from './exports.ts';
 import {
   type ContactFieldSpec,
   contactFieldJson,
@@ -135,6 +136,14 @@ export const createEloquaServer = (options: EloquaOptions & CommonOptions = {}):
     callbackTimeoutMs: settings.callbackTimeoutMs,
     createdBy,
   });
+  const exports = createExportEngine({
+    now,
+    registry,
+    store,
+    timing: { startDelayMs: options.startDelayMs, recordsPerSecond: options.recordsPerSecond },
+    createdBy,
+    nextSyncId: engine.allocateId,
+  });
 
   const server = createVendorServer({
     vendor: 'eloqua',
@@ -145,6 +154,7 @@ export const createEloquaServer = (options: EloquaOptions & CommonOptions = {}):
       // The clock first, so the re-seeded lists are stamped with the reset time.
       clockOffsetMs = 0;
       engine.clear();
+      exports.clear();
       definitions.clear();
       store.clear();
       authenticator.clear();
@@ -198,7 +208,13 @@ export const createEloquaServer = (options: EloquaOptions & CommonOptions = {}):
       limits: { maxFields: settings.maxFieldsPerDefinition, maxSyncActions: settings.maxSyncActions },
       createdBy,
     });
-    registerSyncRoutes(scope, { now, definitions, engine, faults: server.faults });
+    registerSyncRoutes(scope, { now, definitions, engine, exports, faults: server.faults });
+    registerExportRoutes(scope, {
+      exports,
+      registry,
+      createdBy,
+      isImportSync: (id) => engine.get(id) !== undefined,
+    });
     await scope.register(async (uploadScope) =>
       registerUploadRoutes(uploadScope, {
         now,

@@ -67,6 +67,11 @@ export interface ContactStore {
   readonly lists: Map<number, ContactList>;
   readonly createList: (seed: { readonly id?: number; readonly name: string }) => ContactList | string;
   readonly setStatus: (destination: string, id: number, status: string) => void;
+  /**
+   * Deletes a contact (the sandbox's `DELETE /__sandbox/contacts`, which plants drift for tests:
+   * Eloqua deletes contacts through its REST API and UI, which the sandbox does not emulate).
+   */
+  readonly remove: (id: number) => boolean;
   readonly clear: () => void;
 }
 
@@ -83,7 +88,8 @@ export const createContactStore = (
   // Built with push so the array stays PACKED (join is slower on holey arrays).
   const scratch: string[] = [];
   for (let i = 0; i < slots + 2; i += 1) scratch.push('');
-  // records[id - 1]; contacts are never deleted through the Bulk import API, so the array stays dense.
+  // records[id - 1]; contacts are never deleted through the Bulk import API, so the array stays
+  // dense unless a test deletes one through the inspection API (`remove`).
   let records: string[] = [];
   let marks = new Uint32Array(1024);
   let byEmail = new Map<string, number>();
@@ -222,6 +228,15 @@ export const createContactStore = (
         statuses.set(destination, byId);
       }
       byId.set(id, status);
+    },
+    remove: (id) => {
+      const record = records[id - 1];
+      if (record === undefined) return false;
+      byEmail.delete(keyOf(record));
+      delete records[id - 1];
+      for (const list of lists.values()) list.members.delete(id);
+      for (const byId of statuses.values()) byId.delete(id);
+      return true;
     },
     clear: () => {
       records = [];

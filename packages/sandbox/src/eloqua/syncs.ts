@@ -3,6 +3,7 @@ import type { FaultInjector } from '../faults.ts';
 import { type CommonOptions, jobTimeline } from '../vendor-server.ts';
 import { collect, envelope, parseCollectionQuery, parsePageParams } from './collection.ts';
 import { type DefinitionRegistry, type ImportDefinition, pathId } from './definitions.ts';
+import type { ExportEngine, ExportSync } from './exports.ts';
 import type { FieldRegistry } from './fields.ts';
 import {
   applyUploads,
@@ -77,6 +78,8 @@ export interface SyncEngine {
    */
   readonly json: (sync: SyncRecord, asCreated?: boolean) => Record<string, unknown>;
   readonly callbacks: () => readonly CallbackAttempt[];
+  /** The next id of the one `/syncs/{id}` space import and export syncs share. */
+  readonly allocateId: () => number;
   readonly clear: () => void;
 }
 
@@ -89,6 +92,11 @@ export const createSyncEngine = (deps: SyncEngineDeps): SyncEngine => {
   let unsettled = new Map<number, SyncRecord>();
   let nextId = 1;
   let callbackLog: CallbackAttempt[] = [];
+  const allocateId = (): number => {
+    const id = nextId;
+    nextId += 1;
+    return id;
+  };
 
   const json = (sync: SyncRecord, forcePending = false): Record<string, unknown> => {
     const now = deps.now();
@@ -172,8 +180,7 @@ export const createSyncEngine = (deps: SyncEngineDeps): SyncEngine => {
       definition.uploads = [];
       const recordCount = uploads.reduce((sum, upload) => sum + upload.rows.length, 0);
       const timeline = jobTimeline(deps.timing, now, recordCount);
-      const id = nextId;
-      nextId += 1;
+      const id = allocateId();
       const sync: SyncRecord = {
         id,
         uri: `/syncs/${id}`,
@@ -210,6 +217,7 @@ export const createSyncEngine = (deps: SyncEngineDeps): SyncEngine => {
     },
     json: (sync, asCreated = false) => json(sync, asCreated),
     callbacks: () => callbackLog,
+    allocateId,
     clear: () => {
       for (const sync of syncs.values()) if (sync.timer !== undefined) clearTimeout(sync.timer);
       syncs = new Map();
@@ -224,6 +232,7 @@ export interface SyncRouteDeps {
   readonly now: () => number;
   readonly definitions: DefinitionRegistry;
   readonly engine: SyncEngine;
+  readonly exports: ExportEngine;
   readonly faults: FaultInjector;
 }
 
@@ -232,7 +241,10 @@ const IMPORT_URI = /^\/contacts\/imports\/(\d{1,15})$/;
 const validateSyncBody = (
   body: unknown,
   deps: SyncRouteDeps,
-): { definition: ImportDefinition; callbackUrl: string | undefined } | Failure[] => {
+):
+  | { definition: ImportDefinition; callbackUrl: string | undefined }
+  | { exportSync: ExportSync }
+  | Failure[] => {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return [{ field: 'body', constraint: 'Must be a JSON object.' }];
   }
@@ -241,6 +253,19 @@ const validateSyncBody = (
   let definition: ImportDefinition | undefined;
   if (typeof syncedInstanceUri !== 'string' || syncedInstanceUri === '') {
     failures.push({ field: 'syncedInstanceUri', constraint: 'Must be the uri of an import definition.' });
+  } else if (syncedInstanceUri.startsWith('/contacts/exports/')) {
+    // An export sync: its definition exists or the sync is refused (callbackUrl is ignored for
+    // exports in the sandbox — see docs/eloqua.md).
+    const exportDefinition = deps.exports.definitionByUri(syncedInstanceUri);
+    if (exportDefinition === undefined) {
+      failures.push({
+        field: 'syncedInstanceUri',
+        value: syncedInstanceUri,
+        constraint: 'Must reference an existing export definition.',
+      });
+      return failures;
+    }
+    return { exportSync: deps.exports.createSync(exportDefinition) };
   } else {
     const match = IMPORT_URI.exec(syncedInstanceUri);
     definition = match?.[1] === undefined ? undefined : deps.definitions.get(Number(match[1]), deps.now());
@@ -250,7 +275,7 @@ const validateSyncBody = (
         value: syncedInstanceUri,
         constraint:
           match === null
-            ? 'Must reference a contact import definition (/contacts/imports/{id}); the sandbox emulates contact imports only.'
+            ? 'Must reference a contact import (/contacts/imports/{id}) or export (/contacts/exports/{id}) definition; the sandbox emulates contacts only.'
             : 'Must reference an existing import definition.',
       });
     }
@@ -301,6 +326,7 @@ export const registerSyncRoutes = (scope: FastifyInstance, deps: SyncRouteDeps):
   scope.post('/syncs', { config: { endpoint: 'eloqua.syncCreate' } }, async (request, reply) => {
     const result = validateSyncBody(request.body, deps);
     if (Array.isArray(result)) return sendFailures(reply, result);
+    if ('exportSync' in result) return reply.code(201).send(deps.exports.syncJson(result.exportSync, true));
     const sync = engine.create(result.definition, result.callbackUrl);
     return reply.code(201).send(engine.json(sync, true));
   });
@@ -309,12 +335,23 @@ export const registerSyncRoutes = (scope: FastifyInstance, deps: SyncRouteDeps):
     const query = parseCollectionQuery(request.query as Record<string, string>);
     if (Array.isArray(query)) return sendFailures(reply, query);
     return collect(
-      engine.list().map((sync) => engine.json(sync)),
+      [
+        ...engine.list().map((sync) => engine.json(sync)),
+        ...deps.exports.syncs().map((sync) => deps.exports.syncJson(sync)),
+      ],
       query,
     );
   });
 
+  /** An export sync by path id (faults apply to import syncs, whose status Ferry polls). */
+  const exportSync = (params: unknown): ExportSync | undefined => {
+    const id = pathId(params);
+    return id === undefined ? undefined : deps.exports.sync(id);
+  };
+
   scope.get('/syncs/:id', { config: { endpoint: 'eloqua.syncStatus' } }, async (request, reply) => {
+    const exported = exportSync(request.params);
+    if (exported !== undefined) return deps.exports.syncJson(exported);
     const sync = findSync(request, 'eloqua.syncStatus');
     return sync === undefined ? sendNotFound(reply) : engine.json(sync);
   });
@@ -322,6 +359,7 @@ export const registerSyncRoutes = (scope: FastifyInstance, deps: SyncRouteDeps):
   scope.get('/syncs/:id/rejects', { config: { endpoint: 'eloqua.rejects' } }, async (request, reply) => {
     const params = parsePageParams(request.query as Record<string, string>);
     if (Array.isArray(params)) return sendFailures(reply, params);
+    if (exportSync(request.params) !== undefined) return envelope([], params);
     const sync = findSync(request, 'eloqua.rejects');
     if (sync === undefined) return sendNotFound(reply);
     const page = envelope(sync.outcome?.rejects ?? [], params);
@@ -331,6 +369,8 @@ export const registerSyncRoutes = (scope: FastifyInstance, deps: SyncRouteDeps):
   scope.get('/syncs/:id/logs', { config: { endpoint: 'eloqua.logs' } }, async (request, reply) => {
     const params = parsePageParams(request.query as Record<string, string>);
     if (Array.isArray(params)) return sendFailures(reply, params);
+    const exported = exportSync(request.params);
+    if (exported !== undefined) return envelope(deps.exports.logs(exported), params);
     const sync = findSync(request, 'eloqua.logs');
     if (sync === undefined) return sendNotFound(reply);
     const createdAt = eloquaTime(sync.endsAtMs);

@@ -48,4 +48,8 @@ const escapeXml = (text: string): string =>
   );
 
 /** Routes that imitate S3 rather than api.sendgrid.com. */
-export const S3_ENDPOINTS: ReadonlySet<string> = new Set(['sendgrid.upload', 'sendgrid.errorsFile']);
+export const S3_ENDPOINTS: ReadonlySet<string> = new Set([
+  'sendgrid.upload',
+  'sendgrid.errorsFile',
+  'sendgrid.exportFile',
+]);

@@ -11,6 +11,7 @@ import { registerContactRoutes } from './contacts.ts';
 import { DEFAULT_LIMITS, type SendgridContext, type SendgridLimits } from './context.ts';
 import { errorBody, S3_ENDPOINTS, sendError, sendS3Error, TOO_MANY_REQUESTS } from './errors.ts';
 import { registerErrorsFileRoute } from './errors-file.ts';
+import { DEFAULT_EXPORT_RETENTION_MS, registerExportRoutes } from './exports.ts';
 import {
   type CustomFieldSeed,
   createFieldRegistry,
@@ -49,6 +50,10 @@ export interface SendgridOptions {
   readonly rateLimit?: RateLimitOptions | false;
   /** Lower the vendor's size limits (defaults: 30,000 contacts / 6,000,000 bytes per PUT, 1,000,000 rows / 5 GiB per import). */
   readonly limits?: Partial<SendgridLimits>;
+  /** How long export files stay downloadable once ready (default 72 hours; UNVERIFIED, see docs). */
+  readonly exportRetentionMs?: number;
+  /** Most contacts per export file, on top of `max_file_size` (default: no limit; sandbox-only). */
+  readonly exportMaxRowsPerFile?: number;
 }
 
 const isVendorApi = (request: FastifyRequest): boolean => request.url.startsWith('/v3/');
@@ -74,6 +79,7 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
   const lists = createListRegistry(options.lists ?? []);
   const jobs = createJobQueue({ timing: options, store, lists });
   let resetImports = (): void => {};
+  let resetExports = (): void => {};
 
   /** SendGrid's 429: the documented body and X-RateLimit-* (set by the caller); Retry-After if asked. */
   const tooManyRequests = (reply: FastifyReply, retryAfterSeconds: number): FastifyReply => {
@@ -123,6 +129,7 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
       lists.reset();
       rateLimit?.reset();
       resetImports();
+      resetExports();
     },
   });
   const { app } = server;
@@ -205,6 +212,12 @@ export const createSendgridServer = (options: SendgridOptions & CommonOptions = 
   registerContactRoutes(app, ctx);
   resetImports = registerImportRoutes(app, ctx).reset;
   registerErrorsFileRoute(app, ctx);
+  resetExports = registerExportRoutes(app, ctx, {
+    retentionMs: options.exportRetentionMs ?? DEFAULT_EXPORT_RETENTION_MS,
+    maxRowsPerFile: options.exportMaxRowsPerFile ?? Number.POSITIVE_INFINITY,
+    now: Date.now,
+    timing: options,
+  }).reset;
   registerFieldDefinitionRoutes(app, ctx);
   registerListRoutes(app, ctx);
   registerInspectionRoutes(app, ctx);

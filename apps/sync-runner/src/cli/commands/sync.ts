@@ -4,10 +4,10 @@ import type { RunSummary } from '../../engine/summary.ts';
 import type { SyncDestination } from '../../engine/types.ts';
 import { jsonDocument, jsonError } from '../../report/json-output.ts';
 import { formatSummary } from '../../report/summary-table.ts';
-import { readSource } from '../../source/index.ts';
 import { openStateStore } from '../../store/open-store.ts';
 import type { StateStore } from '../../store/state-store.ts';
 import { configRedactor, toSyncDestination } from '../../wiring/config-destinations.ts';
+import { configuredSource } from '../../wiring/config-source.ts';
 import { type CommandIO, createLineLogger, errorMessage, type LogLevel } from '../io.ts';
 import { createProgress } from '../progress.ts';
 import { loadCommandConfig, type StoreOptions, selectDestinations, storeLocation } from './setup.ts';
@@ -75,6 +75,8 @@ export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): P
     });
 
     store = await openStateStore({ location: storeLocation(options, loaded, io) });
+    const source = configuredSource(loaded.config.source, { store, logger, signal: io.signal });
+    redact = configRedactor(loaded, [], source.secrets);
     if (options.callbackUrl !== undefined) {
       listener = await startCallbackListener({
         publicUrl: options.callbackUrl,
@@ -89,7 +91,7 @@ export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): P
       logger,
       ...(listener === undefined ? {} : { callbacks: listener }),
     });
-    redact = configRedactor(loaded, engine.destinations);
+    redact = configRedactor(loaded, engine.destinations, source.secrets);
     const follow = async (runId: string): Promise<RunSummary> => {
       const unsubscribe = engine.subscribe(runId, (event) => {
         if (event.type === 'progress') progress.update(event.progress);
@@ -106,13 +108,13 @@ export const syncCommand = async (options: SyncCommandOptions, io: CommandIO): P
         // Runs a dead process left: each finished as itself, reading the source again if it must.
         const taken = await engine.resumeRuns({
           ...(options.resume === true ? {} : { runId: options.resume }),
-          source: () => readSource(loaded.config.source, { signal: io.signal }),
+          source: source.open,
           signal: io.signal,
         });
         for (const runId of taken) summaries.push(await follow(runId));
       } else {
         const { runId } = await engine.startRun({
-          source: readSource(loaded.config.source, { signal: io.signal }),
+          source: source.open(),
           dryRun: options.dryRun ?? false,
           full: options.full ?? false,
           force: options.force ?? false,

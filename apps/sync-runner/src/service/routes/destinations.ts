@@ -2,10 +2,44 @@ import { AuthError, ConfigError, type VerifyResult } from '@ferry/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { reconcile } from '../../reconcile/reconcile.ts';
+import { ExportConflictError } from '../../store/export-store.ts';
+import { configuredSource } from '../../wiring/config-source.ts';
 import { HttpProblem, problemSchema } from '../problems.ts';
 import type { ServiceContext } from '../service-context.ts';
 
-/* GET /v1/destinations and POST /v1/destinations/{name}/verify (`ferry verify` for one). */
+/*
+ * GET /v1/destinations, POST /v1/destinations/{name}/verify (`ferry verify` for one) and
+ * POST /v1/destinations/{name}/reconcile (`ferry reconcile`).
+ */
+
+const fieldDriftSchema = z.object({
+  field: z.string(),
+  ferry: z.union([z.string(), z.number(), z.boolean(), z.null()]),
+  vendor: z.union([z.string(), z.number(), z.boolean(), z.null()]),
+});
+
+const reconcileSchema = z
+  .object({
+    destination: z.string(),
+    vendorRecords: z.number(),
+    confirmed: z.number(),
+    compared: z.number(),
+    unsynced: z.number(),
+    counts: z.object({ missing: z.number(), changed: z.number(), unknown: z.number() }),
+    drift: z.array(
+      z.object({
+        kind: z.enum(['missing', 'changed', 'unknown']),
+        identity: z.string(),
+        profileId: z.string().optional(),
+        fields: z.array(fieldDriftSchema).optional(),
+      }),
+    ),
+    requeued: z.number().optional(),
+  })
+  .meta({ id: 'ReconcileReport' });
+
+const DEFAULT_DEADLINE_MS = 60 * 60_000;
 
 const destinationSchema = z
   .object({
@@ -34,7 +68,10 @@ export const destinationRoutes = (app: FastifyInstance, context: ServiceContext)
         plugin: d.plugin.name,
         ok: d.ok,
         ...(d.ok ? {} : { error: redact(d.error) }),
-        links: { verify: `/v1/destinations/${encodeURIComponent(d.key)}/verify` },
+        links: {
+          verify: `/v1/destinations/${encodeURIComponent(d.key)}/verify`,
+          reconcile: `/v1/destinations/${encodeURIComponent(d.key)}/reconcile`,
+        },
       })),
     }),
   );
@@ -92,6 +129,72 @@ export const destinationRoutes = (app: FastifyInstance, context: ServiceContext)
               message: redact(p.message),
             })),
       };
+    },
+  );
+
+  api.post(
+    '/v1/destinations/:name/reconcile',
+    {
+      config: { scope: 'write' },
+      schema: {
+        summary:
+          'Export what the destination holds and compare it with what Ferry confirmed (`ferry reconcile`); ' +
+          'answers when the export has been read, which takes as long as the vendor needs',
+        params: z.object({ name: z.string().min(1).max(200) }),
+        body: z
+          .object({
+            fix: z
+              .boolean()
+              .default(false)
+              .meta({ description: 'Re-queue the missing and changed profiles for the next sync.' }),
+          })
+          .prefault({}),
+        response: {
+          200: reconcileSchema,
+          401: problemSchema,
+          403: problemSchema,
+          404: problemSchema,
+          409: problemSchema,
+          422: problemSchema,
+        },
+      },
+    },
+    async (request) => {
+      const destination = engine.destinations.find((d) => d.key === request.params.name);
+      if (destination === undefined)
+        throw new HttpProblem(404, `no destination ${JSON.stringify(request.params.name)}`);
+      if (!destination.ok) throw new HttpProblem(422, redact(destination.error));
+      try {
+        const source = configuredSource(context.source, { store: context.store });
+        const report = await reconcile({
+          store: context.store,
+          destination,
+          fields: context.verifyRequests[destination.key]?.fields ?? [],
+          deadlineMs: destination.settings?.pollDeadlineMs ?? DEFAULT_DEADLINE_MS,
+          source: source.open(),
+          fix: request.body.fix,
+        });
+        return {
+          ...report,
+          drift: report.drift.map(({ fields, ...entry }) => ({
+            ...entry,
+            ...(fields === undefined
+              ? {}
+              : {
+                  fields: fields.map((field) => ({
+                    field: field.field,
+                    ferry: field.ferry instanceof Date ? field.ferry.toISOString() : field.ferry,
+                    vendor: field.vendor,
+                  })),
+                }),
+          })),
+        };
+      } catch (error) {
+        const message = redact(error instanceof Error ? error.message : String(error));
+        if (error instanceof ExportConflictError) throw new HttpProblem(409, message);
+        if (error instanceof ConfigError) throw new HttpProblem(422, message);
+        throw error;
+      }
     },
   );
 };

@@ -2,10 +2,12 @@ import type { Kysely } from 'kysely';
 import { createBulkSql } from '../bulk-sql.ts';
 import type { Database } from '../schema.ts';
 import type { StateStore } from '../state-store.ts';
+import { kyselyExports } from './exports.ts';
 import { kyselyJobs } from './jobs.ts';
 import { kyselyLeases } from './leases.ts';
 import { kyselyMembers } from './members.ts';
 import { kyselyProfiles } from './profiles.ts';
+import { kyselyReconcile } from './reconcile.ts';
 import { kyselyReports } from './reports.ts';
 import { kyselyRuns } from './runs.ts';
 import { kyselyService } from './service.ts';
@@ -38,5 +40,7 @@ export const createKyselyStore = (db: Kysely<Database>, info: KyselyStoreInfo): 
     ...kyselyReports(db),
     ...kyselyService(db),
     ...kyselyWebhooks(db),
+    ...kyselyExports(db),
+    ...kyselyReconcile(db),
   };
 };
