@@ -5,7 +5,7 @@ import type { Engine } from '../engine/engine.ts';
 import { readSource } from '../source/index.ts';
 import type { StateStore } from '../store/state-store.ts';
 import type { RunFeeds } from './run-feeds.ts';
-import type { ServiceRunOptions } from './run-view.ts';
+import type { RunTrigger, ServiceRunOptions } from './run-view.ts';
 import { type StoredUpload, uploadPath, uploadSource } from './uploads.ts';
 
 /*
@@ -20,6 +20,8 @@ export interface Launcher {
     readonly dryRun: boolean;
     readonly full: boolean;
     readonly upload?: StoredUpload;
+    /** Default `api`. */
+    readonly trigger?: RunTrigger;
   }) => Promise<string>;
   /** Takes over every `running` run no live process drives; returns their ids. */
   readonly resumeAll: () => Promise<string[]>;
@@ -73,7 +75,11 @@ export const createLauncher = (services: {
         ...(request.destinations === undefined ? {} : { destinations: request.destinations }),
         dryRun: request.dryRun,
         full: request.full,
-        runOptions: { service: true, ...(upload === undefined ? {} : { upload }) },
+        runOptions: {
+          service: true,
+          trigger: request.trigger ?? 'api',
+          ...(upload === undefined ? {} : { upload }),
+        },
       });
       feeds.follow(runId);
       watch(runId, upload);
