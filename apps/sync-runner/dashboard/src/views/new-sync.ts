@@ -113,10 +113,19 @@ export const newSyncView: View = (root, context) => {
       event.preventDefault();
       const chosen = file.files?.[0];
       const names = boxes.filter((box) => box.checked).map((box) => box.value);
-      if (chosen === undefined) return void (status.textContent = 'Choose a file first.');
-      const type = typeOf(chosen);
-      if (type === undefined) return void (status.textContent = 'The file must be .csv or .jsonl.');
-      if (names.length === 0) return void (status.textContent = 'Choose at least one destination.');
+      const type = chosen === undefined ? undefined : typeOf(chosen);
+      const problem =
+        chosen === undefined
+          ? 'Choose a file first.'
+          : type === undefined
+            ? 'The file must be .csv or .jsonl.'
+            : names.length === 0
+              ? 'Choose at least one destination.'
+              : undefined;
+      if (problem !== undefined || chosen === undefined || type === undefined) {
+        replace(status, h('p', { class: 'error', role: 'alert' }, problem ?? ''));
+        return;
+      }
       button.disabled = true;
       status.textContent = `Uploading ${chosen.name}…`;
       try {
