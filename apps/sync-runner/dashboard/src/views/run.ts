@@ -155,9 +155,11 @@ export const runView: View = (root, context) => {
     window.clearTimeout(timer);
   };
 
+  // What the last action answered; kept across the re-render that follows it.
+  let answered = '';
   const actions = (run: Run): HTMLElement | null => {
     if (!context.canWrite) return null;
-    const status = h('p', { class: 'help', role: 'status' });
+    const status = h('p', { class: 'help', role: 'status' }, answered);
     const act = async (button: HTMLButtonElement, what: 'cancel' | 'retry') => {
       button.disabled = true;
       try {
@@ -168,7 +170,8 @@ export const runView: View = (root, context) => {
           what === 'cancel'
             ? 'Cancel asked: writes in flight finish, vendor jobs are checked by the next run.'
             : `Retry asked: ${count(answer.rejected ?? 0)} rejected profiles go again in the next sync, ${count(answer.waiting ?? 0)} waiting ones at once.`;
-        notify(status.textContent);
+        answered = status.textContent;
+        notify(answered);
         void load();
       } catch (error) {
         status.textContent = error instanceof ApiError ? error.message : String(error);
