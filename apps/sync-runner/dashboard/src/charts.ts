@@ -12,6 +12,8 @@ export interface Series {
   readonly values: readonly (number | null)[];
   /** Draw as bars rather than a line. */
   readonly bars?: boolean;
+  /** Bars of several series side by side: -1 left of the tick, 1 right of it. */
+  readonly align?: -1 | 1;
 }
 
 const widthOf = (element: HTMLElement): number => Math.max(280, Math.min(element.clientWidth || 600, 1100));
@@ -45,7 +47,13 @@ export const chart = (
             width: 2,
             fill: s.bars === true ? `${s.color}55` : undefined,
             ...(s.bars === true
-              ? { paths: uPlot.paths.bars!({ size: [0.6, 40] }), points: { show: false } }
+              ? {
+                  paths: uPlot.paths.bars!({
+                    size: [s.align === undefined ? 0.6 : 0.35, 40],
+                    ...(s.align === undefined ? {} : { align: s.align }),
+                  }),
+                  points: { show: false },
+                }
               : {}),
           })),
         ],

@@ -27,7 +27,12 @@ export const between = (from: string | null, to: string | null, now = Date.now()
 
 export const count = (n: number | null | undefined): string => (n == null ? '—' : n.toLocaleString('en'));
 
-export const shortId = (id: string): string => (id.length > 12 ? `${id.slice(0, 8)}…` : id);
+/** `run_20261207T083250717Z_a4c06a` → `…a4c06a`: the random tail tells runs apart, the full id is on the page. */
+export const shortId = (id: string): string => {
+  const tail = id.slice(id.lastIndexOf('_') + 1);
+  if (tail.length >= 4 && tail.length < id.length) return `…${tail}`;
+  return id.length > 12 ? `${id.slice(0, 10)}…` : id;
+};
 
 /** A state string as words; unknown states (newer servers) show as they come. */
 export const stateLabel = (state: string): string => state.replaceAll('_', ' ');

@@ -28,30 +28,28 @@ export const doneOf = (progress: Pick<Progress, 'source'> & { destinations: read
   total: progress.source.records * Math.max(1, progress.destinations.length),
 });
 
-/** Profiles per second over up to `bins` equal intervals. */
-const binned = (
-  points: readonly { t: number; profiles: number }[],
-  bins = 24,
-): { xs: number[]; rates: number[] } => {
+/**
+ * Profiles per second at each point: what settled in the window before it, over the window. Jobs
+ * settle in lumps; a window of a sixth of the run (at least a second) smooths them into a rate.
+ */
+const rates = (points: readonly { t: number; profiles: number }[]): { xs: number[]; rates: number[] } => {
   if (points.length === 0) return { xs: [], rates: [] };
-  const first = points[0]!.t;
-  const last = points.at(-1)!.t;
-  const width = Math.max(1, (last - first) / bins);
+  const span = points.at(-1)!.t - points[0]!.t;
+  const window = Math.max(1000, span / 6);
   const xs: number[] = [];
-  const rates: number[] = [];
-  for (let i = 0; i < bins; i++) {
-    const from = first + i * width;
+  const values: number[] = [];
+  for (const point of points) {
     const sum = points
-      .filter((p) => p.t > from - (i === 0 ? width : 0) && p.t <= from + width)
+      .filter((p) => p.t > point.t - window && p.t <= point.t)
       .reduce((n, p) => n + p.profiles, 0);
-    xs.push((from + width) / 1000);
-    rates.push(Math.round((sum / width) * 1000 * 10) / 10);
+    xs.push(point.t / 1000);
+    values.push(Math.round((sum / window) * 10_000) / 10);
   }
-  return { xs, rates };
+  return { xs, rates: values };
 };
 
 const fromJobs = (run: Run) =>
-  binned(
+  rates(
     run.destinations
       .flatMap((d) => d.jobs)
       .filter((job) => job.settledAt !== null)
@@ -69,7 +67,7 @@ export const liveProgress = (run: Run) => {
   const text = h('p', { id: 'run-progress-text', class: 'progress-text', 'aria-live': 'off' });
   const rate = h('p', { class: 'rate', 'data-testid': 'rate' });
   const samples: Sample[] = [];
-  const series = (rates: number[]): Series[] => [{ label: 'Profiles/s', color: '#0b5cad', values: rates }];
+  const series = (values: number[]): Series[] => [{ label: 'Profiles/s', color: '#0b5cad', values }];
   const initial = fromJobs(run);
   const figure = chart("This run's throughput", initial.xs, series(initial.rates), {
     yLabel: 'profiles/s',
@@ -105,15 +103,15 @@ export const liveProgress = (run: Run) => {
     const perSecond = seconds > 0 ? (done - oldest.done) / seconds : 0;
     rate.textContent = `${count(Math.round(perSecond))} profiles/s`;
     const points = samples.slice(1).map((s, i) => ({ t: s.t, profiles: s.done - samples[i]!.done }));
-    const { xs, rates } = binned(points);
-    figure.update(xs, series(rates));
+    const next = rates(points);
+    figure.update(next.xs, series(next.rates));
   };
 
   return {
     element: h(
       'div',
       { class: 'live' },
-      h('label', { for: 'run-progress' }, 'Progress'),
+      h('label', { for: 'run-progress' }, 'Profiles settled'),
       bar,
       text,
       rate,

@@ -35,6 +35,35 @@ const serverStates = async (): Promise<string[]> => {
 };
 const PAGE_SIZE = 20;
 
+const UNITS = [
+  { unit: 'minute', ms: 60_000 },
+  { unit: 'hour', ms: 3_600_000 },
+  { unit: 'day', ms: 86_400_000 },
+] as const;
+
+/** The runs' exported and rejected profiles summed per minute, hour or day (by their span), one empty bucket each side. */
+const bucketed = (runs: readonly Run[]) => {
+  const times = runs.map((run) => Date.parse(run.createdAt));
+  const span = Math.max(...times) - Math.min(...times);
+  const { unit, ms } = UNITS.find((u) => span / u.ms <= 48) ?? UNITS[2];
+  const first = Math.floor(Math.min(...times) / ms) - 1;
+  const last = Math.floor(Math.max(...times) / ms) + 1;
+  const xs: number[] = [];
+  const exported: number[] = [];
+  const rejected: number[] = [];
+  for (let b = first; b <= last; b++) {
+    xs.push((b * ms) / 1000);
+    exported.push(0);
+    rejected.push(0);
+  }
+  for (const run of runs) {
+    const i = Math.floor(Date.parse(run.createdAt) / ms) - first;
+    exported[i]! += run.destinations.reduce((n, d) => n + d.exported, 0);
+    rejected[i]! += run.destinations.reduce((n, d) => n + d.rejected, 0);
+  }
+  return { unit, xs, exported, rejected };
+};
+
 export const runsView: View = (root, context) => {
   const state = context.params.get('state') ?? '';
   const destination = context.params.get('destination') ?? '';
@@ -111,25 +140,13 @@ export const runsView: View = (root, context) => {
         );
         return;
       }
-      const ordered = [...page.items].reverse();
-      const total = (run: Run, key: 'exported' | 'rejected') =>
-        run.destinations.reduce((n, d) => n + d[key], 0);
+      const buckets = bucketed(page.items);
       const figure = chart(
-        'Profiles per run over time: exported and rejected',
-        ordered.map((run) => Date.parse(run.createdAt) / 1000),
+        `Profiles exported and rejected per ${buckets.unit} (the runs on this page)`,
+        buckets.xs,
         [
-          {
-            label: 'Exported',
-            color: '#1a7f37',
-            values: ordered.map((run) => total(run, 'exported')),
-            bars: true,
-          },
-          {
-            label: 'Rejected',
-            color: '#c62828',
-            values: ordered.map((run) => total(run, 'rejected')),
-            bars: true,
-          },
+          { label: 'Exported', color: '#1a7f37', values: buckets.exported, bars: true, align: -1 },
+          { label: 'Rejected', color: '#c62828', values: buckets.rejected, bars: true, align: 1 },
         ],
         { yLabel: 'profiles' },
       );
