@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunningSandbox } from '@ferry/sandbox';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findDashboardDir } from '../src/service/dashboard.ts';
 import { findChromium, launchChromium, type RunningBrowser } from './helpers/browser.ts';
 import { people, person, startE2eSandbox, tempProject, toCsv, waitFor, writeProject } from './helpers/e2e.ts';
 import { bearer, createApiToken, type RunningService, startService } from './helpers/service.ts';
@@ -49,6 +50,8 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
   let runId: string;
 
   beforeAll(async () => {
+    if (findDashboardDir() === undefined)
+      throw new Error('the dashboard is not built: run `pnpm build:dashboard` (pnpm test does it first)');
     // Slow vendors, small jobs: the run lasts long enough to watch it move.
     sandbox = await startE2eSandbox({ startDelayMs: 250, recordsPerSecond: 400 });
     project = tempProject('ferry-dashboard-');

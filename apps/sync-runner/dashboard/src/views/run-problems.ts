@@ -78,7 +78,9 @@ export const problemsSection = (run: Run): HTMLElement => {
           empty(
             filtered
               ? 'No rejected profile matches these filters.'
-              : 'No rejected profiles: every destination took every profile it was sent.',
+              : run.finishedAt === null
+                ? 'No rejected profiles so far.'
+                : 'No rejected profiles: every destination took every profile it was sent.',
           ),
         );
         return;
