@@ -85,8 +85,12 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
     await page.getByRole('button', { name: 'Sign in' }).click();
   };
 
-  it('refuses a wrong token and sets no cookie', async () => {
-    await signIn('ferry_0123456789ab_this-is-not-a-token');
+  it('refuses a wrong token and sets no cookie (signing in by keyboard alone)', async () => {
+    await page.goto(`${service.url}/`);
+    // The token field has focus; Tab order starts with the skip link.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('token');
+    await page.keyboard.type('ferry_0123456789ab_this-is-not-a-token');
+    await page.keyboard.press('Enter');
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('unknown or revoked');
     expect(await browser.context.cookies()).toEqual([]);
     await shot('sign-in');
@@ -254,6 +258,11 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
     await shot('profile');
 
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${service.url}/ui/#/runs`);
+    await page.locator('table.runs').waitFor();
+    // Nothing wider than the phone's screen but the tables, which scroll inside their own box.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await shot('runs-phone');
     await page.goto(`${service.url}/ui/#/runs/${runId}`);
     await page.locator('table.records').waitFor();
     await shot('run-detail-phone');

@@ -35,7 +35,7 @@ export const chart = (
     plot?.destroy();
     plot = new uPlot(
       {
-        width: widthOf(element),
+        width: widthOf(holder),
         height: options.height ?? 220,
         scales: { x: { time: true } },
         axes: [{ stroke: '#333' }, { stroke: '#333', label: options.yLabel ?? '', size: 60 }],

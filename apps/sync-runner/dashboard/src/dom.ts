@@ -77,11 +77,12 @@ export const table = (
       h(
         'tbody',
         {},
+        // data-label: on a phone each row stacks as a card, each cell named by its header.
         rows.map((cells) =>
           h(
             'tr',
             {},
-            cells.map((cell) => h('td', {}, cell)),
+            cells.map((cell, i) => h('td', { 'data-label': headers[i] }, cell)),
           ),
         ),
       ),
