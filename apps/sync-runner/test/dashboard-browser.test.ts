@@ -48,6 +48,8 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
   let write: string;
   let read: string;
   let runId: string;
+  /** Every request the page made, method and path, to check it used only the documented API. */
+  const requests: { method: string; path: string }[] = [];
 
   beforeAll(async () => {
     if (findDashboardDir() === undefined)
@@ -62,6 +64,10 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
     browser = await launchChromium(chromiumPath!);
     page = await browser.context.newPage();
     page.on('pageerror', (error) => console.error(`[browser] ${error.message}`));
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.origin === service.url) requests.push({ method: request.method(), path: url.pathname });
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -87,7 +93,8 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
 
   it('refuses a wrong token and sets no cookie (signing in by keyboard alone)', async () => {
     await page.goto(`${service.url}/`);
-    // The token field has focus; Tab order starts with the skip link.
+    await page.getByLabel('API token').waitFor();
+    // The token field has focus: type and press Enter, no mouse.
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('token');
     await page.keyboard.type('ferry_0123456789ab_this-is-not-a-token');
     await page.keyboard.press('Enter');
@@ -297,5 +304,26 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
       return response.status;
     }, runId);
     expect(status).toBe(403);
+  });
+
+  it('used nothing but its own files and the routes of the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const routes = Object.entries(doc.paths).flatMap(([template, methods]) =>
+      Object.keys(methods).map((method) => ({
+        method: method.toUpperCase(),
+        pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+      })),
+    );
+    expect(requests.length).toBeGreaterThan(20);
+    const undocumented = requests.filter(
+      ({ method, path }) =>
+        path !== '/' &&
+        !path.startsWith('/ui/') &&
+        path !== '/openapi.json' &&
+        !routes.some((route) => route.method === method && route.pattern.test(path)),
+    );
+    expect(undocumented).toEqual([]);
   });
 });
