@@ -18,7 +18,7 @@ import { bearer, createApiToken, type RunningService, startService } from './hel
 /*
  * What the dashboard added to `ferry serve`'s API, over real loopback HTTP: sign-in sessions (the
  * cookie's attributes, CSRF on cookie writes, sign-out, a revoked token ends its sessions, only a
- * hash stored), the run trigger, the destination filter on runs, the record filters, the
+ * hash stored), the run trigger, the destination filter on runs, runs over time, the record filters, the
  * destinations' details, GET /v1/profiles/{id}, and /ui/ served with a strict CSP.
  */
 
@@ -26,6 +26,7 @@ interface RunJson {
   id: string;
   status: string;
   trigger: string;
+  createdAt: string;
   finishedAt: string | null;
   destinations: { destination: string; rejected: number }[];
   links: { self: string; records: string };
@@ -188,6 +189,24 @@ describe('ferry serve: dashboard sessions and the API it reads (e2e)', () => {
     if (field !== null) expect(await records(`?field=${encodeURIComponent(field)}`)).toHaveLength(1);
     expect(await records('?q=NOT-AN-EMAIL')).toHaveLength(1);
     expect(await records('?q=p0001')).toHaveLength(0);
+
+    // Runs over time: this run counted in its minute, by state, with its profiles.
+    const stats = async (query: string) => {
+      const response = await fetch(url(`/v1/stats/runs${query}`), { headers: bearer(read) });
+      return {
+        status: response.status,
+        body: (await response.json()) as { items: Record<string, unknown>[] },
+      };
+    };
+    const minute = new Date(Math.floor(Date.parse(run.createdAt) / 60_000) * 60_000).toISOString();
+    expect((await stats('?bucket=minute')).body.items).toEqual([
+      { start: minute, runs: 1, states: { completed_with_errors: 1 }, exported: 4, rejected: 1, badRows: 0 },
+    ]);
+    expect((await stats('?bucket=day&destination=eloqua')).body.items).toEqual([]);
+    expect(
+      (await stats(`?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.items,
+    ).toEqual([]);
+    expect((await stats('?since=yesterday')).status).toBe(400);
 
     const profile = async (id: string) => fetch(url(`/v1/profiles/${id}`), { headers: bearer(read) });
     const rejected = (await (await profile('p0004')).json()) as {

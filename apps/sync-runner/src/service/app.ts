@@ -18,6 +18,7 @@ import { profileRoutes } from './routes/profiles.ts';
 import { resultRoutes } from './routes/results.ts';
 import { runRoutes } from './routes/runs.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { createRunFeeds } from './run-feeds.ts';
 import type { ServiceContext } from './service-context.ts';
@@ -129,6 +130,7 @@ export const buildService = async (options: ServiceOptions): Promise<Service> =>
   webhookRoutes(app, context);
   sessionRoutes(app, context);
   profileRoutes(app, context);
+  statsRoutes(app, context);
   dashboardRoutes(app);
   await app.ready();
   return { app, launcher, webhooks };

@@ -1,12 +1,12 @@
 import { getJson, query } from '../api.ts';
-import { chart } from '../charts.ts';
 import { empty, failure, h, loading, replace, table } from '../dom.ts';
 import { between, count, dateTime, duration, shortId, stateLabel } from '../format.ts';
 import type { Destination, Page, Run } from '../types.ts';
+import { runsChart } from './runs-chart.ts';
 import { badge, pager, select } from './shared.ts';
 import { setHashParams, type View } from './view.ts';
 
-/* Runs, newest first: filter by state and destination, page by cursor, a chart of what they did. */
+/* Runs, newest first: filter by state and destination, page by cursor; above them, runs over time. */
 
 /** Until the OpenAPI document says which states this server has. */
 const KNOWN_STATES = [
@@ -35,35 +35,6 @@ const serverStates = async (): Promise<string[]> => {
 };
 const PAGE_SIZE = 20;
 
-const UNITS = [
-  { unit: 'minute', ms: 60_000 },
-  { unit: 'hour', ms: 3_600_000 },
-  { unit: 'day', ms: 86_400_000 },
-] as const;
-
-/** The runs' exported and rejected profiles summed per minute, hour or day (by their span), one empty bucket each side. */
-const bucketed = (runs: readonly Run[]) => {
-  const times = runs.map((run) => Date.parse(run.createdAt));
-  const span = Math.max(...times) - Math.min(...times);
-  const { unit, ms } = UNITS.find((u) => span / u.ms <= 48) ?? UNITS[2];
-  const first = Math.floor(Math.min(...times) / ms) - 1;
-  const last = Math.floor(Math.max(...times) / ms) + 1;
-  const xs: number[] = [];
-  const exported: number[] = [];
-  const rejected: number[] = [];
-  for (let b = first; b <= last; b++) {
-    xs.push((b * ms) / 1000);
-    exported.push(0);
-    rejected.push(0);
-  }
-  for (const run of runs) {
-    const i = Math.floor(Date.parse(run.createdAt) / ms) - first;
-    exported[i]! += run.destinations.reduce((n, d) => n + d.exported, 0);
-    rejected[i]! += run.destinations.reduce((n, d) => n + d.rejected, 0);
-  }
-  return { unit, xs, exported, rejected };
-};
-
 export const runsView: View = (root, context) => {
   const state = context.params.get('state') ?? '';
   const destination = context.params.get('destination') ?? '';
@@ -85,6 +56,7 @@ export const runsView: View = (root, context) => {
       context.canWrite ? h('a', { class: 'button', href: '#/new' }, 'New sync') : null,
     ),
     filters,
+    runsChart(destination),
     body,
   );
   const stateSlot = h('div', { class: 'field' });
@@ -140,16 +112,6 @@ export const runsView: View = (root, context) => {
         );
         return;
       }
-      const buckets = bucketed(page.items);
-      const figure = chart(
-        `Profiles exported and rejected per ${buckets.unit} (the runs on this page)`,
-        buckets.xs,
-        [
-          { label: 'Exported', color: '#1a7f37', values: buckets.exported, bars: true, align: -1 },
-          { label: 'Rejected', color: '#c62828', values: buckets.rejected, bars: true, align: 1 },
-        ],
-        { yLabel: 'profiles' },
-      );
       const perDestination = (run: Run) =>
         run.destinations.length === 0
           ? '—'
@@ -167,7 +129,6 @@ export const runsView: View = (root, context) => {
             );
       replace(
         body,
-        figure.element,
         table(
           'Runs, newest first',
           ['Run', 'State', 'Trigger', 'Started', 'Duration', 'Per destination'],
