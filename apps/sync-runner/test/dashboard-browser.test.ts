@@ -50,6 +50,8 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
   let runId: string;
   /** Every request the page made, method and path, to check it used only the documented API. */
   const requests: { method: string; path: string }[] = [];
+  /** Script errors and CSP refusals in the page: there must be none. */
+  const pageProblems: string[] = [];
 
   beforeAll(async () => {
     if (findDashboardDir() === undefined)
@@ -63,7 +65,10 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
     service = await startService(project.dir);
     browser = await launchChromium(chromiumPath!);
     page = await browser.context.newPage();
-    page.on('pageerror', (error) => console.error(`[browser] ${error.message}`));
+    page.on('pageerror', (error) => pageProblems.push(`error: ${error.message}`));
+    page.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) pageProblems.push(message.text());
+    });
     page.on('request', (request) => {
       const url = new URL(request.url());
       if (url.origin === service.url) requests.push({ method: request.method(), path: url.pathname });
@@ -311,7 +316,7 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
     expect(status).toBe(403);
   });
 
-  it('used nothing but its own files and the routes of the OpenAPI document', async () => {
+  it('used nothing but its own files and the routes of the OpenAPI document, with no script error or CSP refusal', async () => {
     const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };
@@ -330,5 +335,6 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
         !routes.some((route) => route.method === method && route.pattern.test(path)),
     );
     expect(undocumented).toEqual([]);
+    expect(pageProblems).toEqual([]);
   });
 });

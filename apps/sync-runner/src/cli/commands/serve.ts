@@ -124,6 +124,7 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
     await webhooks.start();
     const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
     io.stdout.write(`ferry serve: listening on ${address}\n`);
+    io.stdout.write(`ferry serve: dashboard at ${address}/ui/\n`);
     await (options.stopped ?? stopSignal(io));
     logger.info('[ferry] stopping: no new requests; runs going on are taken over at the next start');
     await app.close();
