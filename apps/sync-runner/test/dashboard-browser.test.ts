@@ -255,6 +255,32 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
       expect(d.sent, d.destination).toBe(before.items.filter((r) => r.destination === d.destination).length);
   });
 
+  it('cancels a running sync with the Cancel button', async () => {
+    const started = await fetch(`${service.url}/v1/runs`, {
+      method: 'POST',
+      headers: { ...bearer(write), 'content-type': 'text/csv' },
+      body: toCsv(people(3000, 1000)),
+    });
+    expect(started.status).toBe(202);
+    const { id } = (await started.json()) as { id: string };
+    await page.goto(`${service.url}/ui/#/runs/${id}`);
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await expect.poll(() => page.locator('.actions [role=status]').textContent()).toContain('Cancel asked');
+    const ended = await waitFor(
+      'the run to end canceled',
+      async () => {
+        const run = await api<{ status: string; finishedAt: string | null }>(`/v1/runs/${id}`);
+        return run.finishedAt === null ? undefined : run;
+      },
+      60_000,
+      200,
+    );
+    expect(ended.status).toBe('canceled');
+    // The page follows: the run's badge says canceled and the Cancel button is gone.
+    await page.locator('.title-row .badge[data-state="canceled"]').waitFor();
+    expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+  });
+
   it('lists the runs with their trigger and a chart, and shows a profile', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
     const link = page.locator(`a[data-run-id="${runId}"]`);
@@ -301,6 +327,14 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
     await page.goto(`${service.url}/ui/#/destinations`);
     await page.getByRole('heading', { name: 'sendgrid' }).waitFor();
     expect(await page.getByRole('button', { name: 'Test connection' }).count()).toBe(0);
+    // The error state: a run that does not exist says so, with a way to try again.
+    await page.goto(`${service.url}/ui/#/runs/run_that_never_was`);
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toContain('There is no run run_that_never_was');
+    expect(await page.getByRole('button', { name: 'Try again' }).count()).toBe(1);
+    await page.goto(`${service.url}/ui/#/destinations`);
+    await page.getByRole('heading', { name: 'sendgrid' }).waitFor();
     await shot('destinations-read-only');
     // Even with the CSRF token, the read session's cookie cannot write.
     const status = await page.evaluate(async (id) => {
