@@ -212,7 +212,10 @@ export const runView: View = (root, context) => {
           ['Trigger', run.trigger ?? '—'],
           ['Started', dateTime(run.createdAt)],
           ['Finished', dateTime(run.finishedAt)],
-          ['Duration', duration(between(run.createdAt, run.finishedAt))],
+          [
+            'Duration',
+            `${duration(between(run.createdAt, run.finishedAt))}${run.finishedAt === null ? ' so far' : ''}`,
+          ],
           [
             'Source',
             `${run.source.kind === 'upload' ? 'uploaded file' : 'configured source'}: ${count(run.source.rows)} rows, ${count(run.source.records)} records, ${count(run.source.badRows)} bad, ${count(run.source.duplicates)} duplicates`,
