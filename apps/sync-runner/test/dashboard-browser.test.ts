@@ -143,18 +143,20 @@ describe.skipIf(chromiumPath === undefined)('the dashboard in headless Chromium 
     await follow.click();
     const bar = page.locator('#run-progress');
     await bar.waitFor();
+    // 242 good records to two destinations: 484 outcomes in all. Values strictly between 0 and 484 are
+    // the bar moving mid-run, whatever the machine's load.
+    const total = 242 * 2;
     const seen = new Set<number>();
     await waitFor(
-      'the progress bar to move through several values',
+      'the progress bar to move through several values mid-run',
       async () => {
-        seen.add(Number((await bar.getAttribute('data-done')) ?? 0));
-        return seen.size >= 3 ? true : undefined;
+        const done = Number((await bar.getAttribute('data-done')) ?? 0);
+        if (done > 0 && done < total) seen.add(done);
+        return seen.size >= 2 ? true : undefined;
       },
-      30_000,
-      50,
+      60_000,
+      25,
     );
-    const run = await api<{ finishedAt: string | null }>(`/v1/runs/${runId}`);
-    expect(run.finishedAt, 'the bar moved while the run was going').toBeNull();
     await page.getByTestId('rate').filter({ hasText: 'profiles/s' }).waitFor();
     await shot('run-live');
   });
