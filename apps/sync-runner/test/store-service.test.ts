@@ -2,12 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSession, csrfMatches, csrfTokenOf, findSession } from '../src/service/sessions.ts';
 import { authenticate, createToken, hashToken } from '../src/service/tokens.ts';
 import { openStateStore } from '../src/store/open-store.ts';
 import type { StateStore } from '../src/store/state-store.ts';
 import { dropSchema, postgresUrl, probePostgres, uniqueSchema } from './helpers/postgres.ts';
 
-/* The service's part of the state store (tokens, Idempotency-Key claims) on SQLite and PostgreSQL. */
+/*
+ * The service's part of the state store (tokens, Idempotency-Key claims, dashboard sessions, the
+ * profile read model) on SQLite and PostgreSQL.
+ */
 
 const postgres = await probePostgres();
 
@@ -36,6 +40,72 @@ const suite = (title: string, open: () => Promise<{ store: StateStore; dispose: 
       expect(await store.revokeToken(record.id, 3000)).toBe(false);
       expect(await authenticate(store, token)).toBeUndefined();
       expect(await store.listTokens()).toEqual([{ ...record, revokedAt: 2000 }]);
+    });
+
+    it('keeps a session by its hash until it expires, is signed out, or its token is revoked', async () => {
+      const { record } = await createToken(store, { scope: 'read', name: 'ui', now: 1000 });
+      const { id, session } = await createSession(store, record, { now: 10_000, ttlMs: 5000 });
+      expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(session).toEqual({ tokenId: record.id, createdAt: 10_000, expiresAt: 15_000 });
+      expect(await store.findSession(id, 11_000)).toBeUndefined(); // looked up by hash only
+      expect(await findSession(store, id, 11_000)).toEqual({ session, token: record });
+      expect(await findSession(store, id, 15_000)).toBeUndefined(); // expired
+      expect(await findSession(store, '', 11_000)).toBeUndefined();
+      // CSRF: derived from the session id, compared without leaking it.
+      expect(csrfMatches(id, csrfTokenOf(id))).toBe(true);
+      expect(csrfMatches(id, csrfTokenOf(`${id}x`))).toBe(false);
+      expect(csrfMatches(id, undefined)).toBe(false);
+
+      // A new session sweeps the expired ones; signing out deletes; revoking the token ends the rest.
+      const second = await createSession(store, record, { now: 20_000, ttlMs: 5000 });
+      const third = await createSession(store, record, { now: 20_000, ttlMs: 5000 });
+      expect(await findSession(store, second.id, 21_000)).toBeDefined();
+      await store.deleteSession(hashToken(second.id));
+      expect(await findSession(store, second.id, 21_000)).toBeUndefined();
+      expect(await findSession(store, third.id, 21_000)).toBeDefined();
+      await store.revokeToken(record.id, 21_500);
+      expect(await findSession(store, third.id, 22_000)).toBeUndefined();
+    });
+
+    it("reads one profile's state per destination and its bad rows across runs, newest run first", async () => {
+      await store.createRun({ id: 'r1', startedAt: 1000, options: {} });
+      await store.createRun({ id: 'r2', startedAt: 2000, options: {} });
+      await store.addBadRows('r1', [{ row: 7, profileId: 'p1', reason: 'lifetime_value: not a number' }]);
+      await store.addBadRows('r2', [
+        { row: 3, profileId: 'p1', reason: 'duplicate id' },
+        { row: 4, profileId: 'p2', reason: 'duplicate id' },
+      ]);
+      await store.recordRejects('sendgrid', 'r2', 2500, [
+        {
+          profileId: 'p1',
+          identity: 'bad@',
+          fingerprint: 'f1',
+          code: 'invalid_email',
+          message: 'not an e-mail',
+          field: 'email',
+        },
+      ]);
+      const record = await store.profileRecord('p1', ['eloqua', 'sendgrid']);
+      expect(record.states).toEqual([
+        expect.objectContaining({
+          destination: 'sendgrid',
+          identity: 'bad@',
+          status: 'rejected',
+          code: 'invalid_email',
+          field: 'email',
+          message: 'not an e-mail',
+          runId: 'r2',
+          updatedAt: 2500,
+        }),
+      ]);
+      expect(record.badRows).toEqual([
+        { runId: 'r2', row: 3, profileId: 'p1', reason: 'duplicate id' },
+        { runId: 'r1', row: 7, profileId: 'p1', reason: 'lifetime_value: not a number' },
+      ]);
+      expect(await store.profileRecord('nobody', ['eloqua', 'sendgrid'])).toEqual({
+        states: [],
+        badRows: [],
+      });
     });
 
     it('claims an Idempotency-Key once per token, replays its response, and drops it after the window', async () => {

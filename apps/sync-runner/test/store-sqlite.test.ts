@@ -34,6 +34,7 @@ it('opens an existing file again without re-running migrations, in WAL mode', as
       { name: '0003_service' },
       { name: '0004_webhooks' },
       { name: '0005_source_exports' },
+      { name: '0006_sessions' },
     ]);
     raw.close();
   } finally {

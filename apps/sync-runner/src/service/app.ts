@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import type { Logger } from '@ferry/core';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -6,14 +7,18 @@ import type { SourceConfig } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { installAuth } from './auth.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import { createLauncher, type Launcher } from './launcher.ts';
 import { openApiRoute, registerOpenApi } from './openapi.ts';
 import { HttpProblem, installProblemHandlers } from './problems.ts';
 import { destinationRoutes } from './routes/destinations.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { profileRoutes } from './routes/profiles.ts';
 import { resultRoutes } from './routes/results.ts';
 import { runRoutes } from './routes/runs.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { createRunFeeds } from './run-feeds.ts';
 import type { ServiceContext } from './service-context.ts';
@@ -34,6 +39,8 @@ export interface ServiceOptions {
   /** Default 1 GiB. */
   readonly maxUploadBytes?: number;
   readonly verifyRequests?: ServiceContext['verifyRequests'];
+  /** The plugin package version per destination, when known. */
+  readonly pluginVersions?: Readonly<Record<string, string>>;
   /** Requests per minute per token (default 600); the health checks are not counted. */
   readonly rateLimitPerMinute?: number;
   readonly redact?: (text: string) => string;
@@ -94,10 +101,12 @@ export const buildService = async (options: ServiceOptions): Promise<Service> =>
     launcher,
     feeds,
     verifyRequests: options.verifyRequests ?? {},
+    ...(options.pluginVersions === undefined ? {} : { pluginVersions: options.pluginVersions }),
     redact,
     allowPrivateWebhooks: options.webhooks?.allowPrivate ?? false,
   };
   installProblemHandlers(app, redact);
+  await app.register(cookie);
   installAuth(app, options.store);
   // After authentication (preHandler), so the limit is per token, not per address.
   await app.register(rateLimit, {
@@ -106,7 +115,8 @@ export const buildService = async (options: ServiceOptions): Promise<Service> =>
     max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
     keyGenerator: (request) => request.token?.id ?? request.ip,
-    allowList: (request) => request.routeOptions.config.auth === false,
+    allowList: (request) =>
+      request.routeOptions.config.auth === false && request.routeOptions.config.signIn !== true,
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(429, `at most ${context.max} requests a minute per token; retry in ${context.after}`),
   });
@@ -118,6 +128,10 @@ export const buildService = async (options: ServiceOptions): Promise<Service> =>
   eventRoutes(app, context);
   destinationRoutes(app, context);
   webhookRoutes(app, context);
+  sessionRoutes(app, context);
+  profileRoutes(app, context);
+  statsRoutes(app, context);
+  dashboardRoutes(app);
   await app.ready();
   return { app, launcher, webhooks };
 };

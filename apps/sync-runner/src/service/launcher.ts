@@ -7,7 +7,7 @@ import type { SourceItem } from '../source/types.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { configuredSource } from '../wiring/config-source.ts';
 import type { RunFeeds } from './run-feeds.ts';
-import type { ServiceRunOptions } from './run-view.ts';
+import type { RunTrigger, ServiceRunOptions } from './run-view.ts';
 import { type StoredUpload, uploadPath, uploadSource } from './uploads.ts';
 
 /*
@@ -22,6 +22,8 @@ export interface Launcher {
     readonly dryRun: boolean;
     readonly full: boolean;
     readonly upload?: StoredUpload;
+    /** Default `api`. */
+    readonly trigger?: RunTrigger;
   }) => Promise<string>;
   /** Takes over every `running` run no live process drives; returns their ids. */
   readonly resumeAll: () => Promise<string[]>;
@@ -79,7 +81,11 @@ export const createLauncher = (services: {
         ...(request.destinations === undefined ? {} : { destinations: request.destinations }),
         dryRun: request.dryRun,
         full: request.full,
-        runOptions: { service: true, ...(upload === undefined ? {} : { upload }) },
+        runOptions: {
+          service: true,
+          trigger: request.trigger ?? 'api',
+          ...(upload === undefined ? {} : { upload }),
+        },
       });
       feeds.follow(runId);
       watch(runId, upload);

@@ -24,6 +24,10 @@ export const RUN_STATES = [
 ] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
+/** Who started a run: `ferry sync`, the API with a bearer token, a schedule, or the dashboard. */
+export const RUN_TRIGGERS = ['cli', 'api', 'schedule', 'dashboard'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
 const jobSchema = z.object({
   id: z.string(),
   state: z.string(),
@@ -60,6 +64,7 @@ export const runViewSchema = z
   .object({
     id: z.string(),
     status: z.enum(RUN_STATES),
+    trigger: z.enum(RUN_TRIGGERS).meta({ description: 'Who started the run.' }),
     dryRun: z.boolean(),
     full: z.boolean(),
     createdAt: z.string(),
@@ -89,6 +94,9 @@ export const redactRunView = (view: RunView, redact: (text: string) => string): 
 
 /** What the service records in a run's options. */
 export interface ServiceRunOptions {
+  /** Set on every run the service starts. */
+  readonly service?: boolean;
+  readonly trigger?: RunTrigger;
   readonly dryRun?: boolean;
   readonly full?: boolean;
   readonly destinations?: string[];
@@ -150,6 +158,7 @@ export const runView = (
   return {
     id: run.id,
     status: runStateOf(run, lanes),
+    trigger: options.trigger ?? (options.service === true ? 'api' : 'cli'),
     dryRun: options.dryRun === true,
     full: options.full === true,
     createdAt: iso(run.startedAt)!,

@@ -15,6 +15,8 @@ export interface ServiceContext {
   readonly feeds: RunFeeds;
   /** Field and list names per destination, for verify. */
   readonly verifyRequests: Readonly<Record<string, { fields: string[]; lists: string[] }>>;
+  /** The plugin package version per destination, when known (GET /v1/destinations). */
+  readonly pluginVersions?: Readonly<Record<string, string>>;
   readonly redact: (text: string) => string;
   /** Webhook URLs may point at private, loopback or link-local addresses (tests, closed networks). */
   readonly allowPrivateWebhooks: boolean;

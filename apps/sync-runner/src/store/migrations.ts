@@ -257,6 +257,26 @@ const sourceExports: Migration = {
   },
 };
 
+/** The dashboard's sign-in sessions (the SHA-256 of each session id only), and its profile page's index. */
+const sessions: Migration = {
+  up: async (db: Kysely<unknown>) => {
+    await db.schema
+      .createTable('api_sessions')
+      .addColumn('hash', 'text', (c) => c.primaryKey())
+      .addColumn('token_id', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('api_sessions_expires').on('api_sessions').column('expires_at').execute();
+    // The profile page looks up a profile's bad rows across runs.
+    await db.schema.createIndex('bad_rows_profile').on('bad_rows').column('profile_id').execute();
+  },
+  down: async (db: Kysely<unknown>) => {
+    await db.schema.dropIndex('bad_rows_profile').ifExists().execute();
+    await db.schema.dropTable('api_sessions').ifExists().execute();
+  },
+};
+
 /** Every migration, by name. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -264,6 +284,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003_service': service,
   '0004_webhooks': webhooks,
   '0005_source_exports': sourceExports,
+  '0006_sessions': sessions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };

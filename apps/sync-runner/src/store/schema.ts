@@ -144,6 +144,14 @@ export interface ApiTokensTable {
   revoked_at: number | null;
 }
 
+/** A dashboard session: the SHA-256 of its cookie value, never the value. */
+export interface ApiSessionsTable {
+  hash: string;
+  token_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 /** The first response to an Idempotency-Key (per token); `status` is null while it is being made. */
 export interface IdempotencyKeysTable {
   token_id: string;
@@ -216,6 +224,7 @@ export interface Database {
   leases: LeasesTable;
   run_lanes: RunLanesTable;
   api_tokens: ApiTokensTable;
+  api_sessions: ApiSessionsTable;
   idempotency_keys: IdempotencyKeysTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;

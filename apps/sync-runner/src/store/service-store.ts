@@ -13,6 +13,13 @@ export interface ApiToken {
   readonly revokedAt: number | null;
 }
 
+/** A dashboard sign-in: a session cookie standing for one token until it expires or signs out. */
+export interface ApiSession {
+  readonly tokenId: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
 export interface IdempotentResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -36,6 +43,14 @@ export interface ServiceStore {
   readonly listTokens: () => Promise<ApiToken[]>;
   /** False when there is no such unrevoked token. */
   readonly revokeToken: (id: string, at: number) => Promise<boolean>;
+  /** Records a session under the SHA-256 of its cookie value; drops the sessions expired by `createdAt`. */
+  readonly createSession: (session: ApiSession & { readonly hash: string }) => Promise<void>;
+  /** The session with this hash if it has not expired at `now` and its token is not revoked. */
+  readonly findSession: (
+    hash: string,
+    now: number,
+  ) => Promise<{ readonly session: ApiSession; readonly token: ApiToken } | undefined>;
+  readonly deleteSession: (hash: string) => Promise<void>;
   /**
    * Claims `key` for `tokenId` unless it was claimed after `since` (older claims are dropped):
    * the first caller makes the response, later ones get the claim that exists.

@@ -332,6 +332,29 @@ export interface ReportsStore {
   readonly listBadRows: (runId: string, afterRow: number, limit: number) => Promise<BadRow[]>;
   /** A run's jobs (every destination), in planning order. */
   readonly listJobs: (runId: string) => Promise<StoredJob[]>;
+  /** One profile: where it stands at each of `destinations`, and the bad rows it was in, newest run first. */
+  readonly profileRecord: (
+    profileId: string,
+    destinations: readonly string[],
+  ) => Promise<{ states: ProfileStateRecord[]; badRows: (BadRow & { readonly runId: string })[] }>;
+}
+
+/** A profile's state at one destination, whole (the profile page of the service). */
+export interface ProfileStateRecord {
+  readonly destination: string;
+  readonly identity: string;
+  readonly status: ProfileStatus;
+  readonly op: 'upsert' | 'delete';
+  readonly fingerprint: string | null;
+  readonly confirmedFingerprint: string | null;
+  readonly jobId: string | null;
+  readonly attempts: number;
+  readonly nextAttemptAt: number | null;
+  readonly code: string | null;
+  readonly message: string | null;
+  readonly field: string | null;
+  readonly runId: string | null;
+  readonly updatedAt: number;
 }
 
 export interface StateStore

@@ -6,6 +6,8 @@ import { DEFAULT_MAX_UPLOAD_BYTES } from '../../service/uploads.ts';
 import { openStateStore } from '../../store/open-store.ts';
 import type { StateStore } from '../../store/state-store.ts';
 import { configRedactor, toSyncDestination } from '../../wiring/config-destinations.ts';
+import { loadPluginInfo } from '../../wiring/load-plugin.ts';
+import { plugins } from '../../wiring/plugins.ts';
 import { type CommandIO, createLineLogger, errorMessage } from '../io.ts';
 import { loadCommandConfig, type StoreOptions, storeLocation } from './setup.ts';
 
@@ -56,6 +58,15 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
     const destinations: SyncDestination[] = [];
     for (const name of names)
       destinations.push(await toSyncDestination(name, loaded.config.destinations[name]!, loaded.dir));
+    const pluginVersions: Record<string, string> = {};
+    for (const name of names) {
+      const info = await loadPluginInfo(loaded.config.destinations[name]!.plugin, {
+        destination: name,
+        fromDir: loaded.dir,
+        builtins: plugins,
+      });
+      if (info.packageVersion !== undefined) pluginVersions[name] = info.packageVersion;
+    }
     redact = configRedactor(loaded, []);
     const logger = createLineLogger({
       write: (line) => io.stderr.write(line),
@@ -95,6 +106,7 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
           : resolve(io.cwd, options.uploadsDir),
       maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
       verifyRequests,
+      pluginVersions,
       ...(options.rateLimit === undefined ? {} : { rateLimitPerMinute: options.rateLimit }),
       redact,
       logger,
@@ -112,6 +124,7 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
     await webhooks.start();
     const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
     io.stdout.write(`ferry serve: listening on ${address}\n`);
+    io.stdout.write(`ferry serve: dashboard at ${address}/ui/\n`);
     await (options.stopped ?? stopSignal(io));
     logger.info('[ferry] stopping: no new requests; runs going on are taken over at the next start');
     await app.close();

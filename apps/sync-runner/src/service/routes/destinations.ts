@@ -45,6 +45,19 @@ const destinationSchema = z
   .object({
     name: z.string(),
     plugin: z.string(),
+    displayName: z.string(),
+    version: z.string().nullable().meta({ description: "The plugin package's version, when known." }),
+    capabilities: z.object({ delete: z.boolean(), lists: z.boolean(), callbacks: z.boolean() }),
+    limits: z
+      .object({
+        maxProfilesPerJob: z.number(),
+        maxBytesPerJob: z.number(),
+        maxJobsInFlight: z.number(),
+        requestsPerSecond: z.number().optional(),
+        maxConcurrentRequests: z.number().optional(),
+      })
+      .nullable()
+      .meta({ description: 'With the configured options; null when they could not be parsed.' }),
     ok: z.boolean().meta({ description: 'False when its options could not be parsed (see `error`).' }),
     error: z.string().optional(),
     links: z.object({ verify: z.string() }),
@@ -66,6 +79,26 @@ export const destinationRoutes = (app: FastifyInstance, context: ServiceContext)
       items: engine.destinations.map((d) => ({
         name: d.key,
         plugin: d.plugin.name,
+        displayName: d.plugin.displayName,
+        version: context.pluginVersions?.[d.key] ?? null,
+        capabilities: {
+          delete: d.plugin.capabilities.delete,
+          lists: d.plugin.capabilities.lists,
+          callbacks: d.plugin.capabilities.callbacks,
+        },
+        limits: d.ok
+          ? {
+              maxProfilesPerJob: d.limits.maxProfilesPerJob,
+              maxBytesPerJob: d.limits.maxBytesPerJob,
+              maxJobsInFlight: d.limits.maxJobsInFlight,
+              ...(d.limits.requestsPerSecond === undefined
+                ? {}
+                : { requestsPerSecond: d.limits.requestsPerSecond }),
+              ...(d.limits.maxConcurrentRequests === undefined
+                ? {}
+                : { maxConcurrentRequests: d.limits.maxConcurrentRequests }),
+            }
+          : null,
         ok: d.ok,
         ...(d.ok ? {} : { error: redact(d.error) }),
         links: {

@@ -109,9 +109,18 @@ export const resultRoutes = (app: FastifyInstance, context: ServiceContext): voi
   };
 
   async function* problems(
-    filter: { destination?: string; status?: string },
+    filter: { destination?: string; status?: string; code?: string; field?: string; q?: string },
     after?: { destination: string; profileId: string },
   ) {
+    const q = filter.q?.toLowerCase();
+    const wanted = (issue: ProfileIssue) =>
+      (filter.status === undefined || issue.status === filter.status) &&
+      (filter.code === undefined || issue.code === filter.code) &&
+      (filter.field === undefined || issue.field === filter.field) &&
+      (q === undefined ||
+        issue.profileId.toLowerCase().includes(q) ||
+        issue.identity.toLowerCase().includes(q) ||
+        (issue.message ?? '').toLowerCase().includes(q));
     let cursor = after;
     for (;;) {
       const page = await store.listProblems({
@@ -119,8 +128,7 @@ export const resultRoutes = (app: FastifyInstance, context: ServiceContext): voi
         ...(cursor === undefined ? {} : { after: cursor }),
         limit: PAGE,
       });
-      for (const issue of page)
-        if (filter.status === undefined || issue.status === filter.status) yield issue;
+      for (const issue of page) if (wanted(issue)) yield issue;
       const last = page.at(-1);
       if (last === undefined || page.length < PAGE) return;
       cursor = { destination: last.destination, profileId: last.profileId };
@@ -150,6 +158,19 @@ export const resultRoutes = (app: FastifyInstance, context: ServiceContext): voi
         querystring: z.object({
           status: z.enum(['rejected', 'retry_wait']).optional(),
           destination: z.string().min(1).optional(),
+          code: z
+            .string()
+            .min(1)
+            .max(200)
+            .optional()
+            .meta({ description: "Only this error code (the vendor's)." }),
+          field: z.string().min(1).max(200).optional().meta({ description: 'Only errors about this field.' }),
+          q: z
+            .string()
+            .min(1)
+            .max(200)
+            .optional()
+            .meta({ description: 'Text search in the profile id, identity and message (case-insensitive).' }),
           cursor: z.string().min(1).max(1000).optional(),
           limit: z.coerce.number().int().min(1).max(PAGE).default(100),
         }),
@@ -164,10 +185,13 @@ export const resultRoutes = (app: FastifyInstance, context: ServiceContext): voi
     async (request, reply) => {
       const representation = representationOf(request);
       await mustExist(request.params.id);
-      const { status, destination, cursor, limit } = request.query;
+      const { status, destination, code, field, q, cursor, limit } = request.query;
       const filter = {
         ...(status === undefined ? {} : { status }),
         ...(destination === undefined ? {} : { destination }),
+        ...(code === undefined ? {} : { code }),
+        ...(field === undefined ? {} : { field }),
+        ...(q === undefined ? {} : { q }),
       };
       const after = cursor === undefined ? undefined : decodeCursor(cursor, isAfter);
       if (representation === 'csv') {

@@ -39,6 +39,7 @@ const runParams = z.object({ id: z.string().min(1).max(200) });
 
 const listQuery = z.object({
   state: z.enum(RUN_STATES).optional(),
+  destination: z.string().min(1).max(200).optional().meta({ description: 'Only runs that include it.' }),
   cursor: z.string().min(1).max(200).optional().meta({ description: '`nextCursor` of the previous page.' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
@@ -139,6 +140,8 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
           dryRun,
           full,
           ...(upload === undefined ? {} : { upload }),
+          // A run started with the session cookie came from the dashboard.
+          trigger: request.ferrySession === undefined ? 'api' : 'dashboard',
         });
         // The run is recorded; its first steps may already be going, but to the caller it is queued.
         const view = { ...(await viewOf(runId)), status: 'queued' as const };
@@ -173,7 +176,7 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
       },
     },
     async (request) => {
-      const { state, cursor, limit } = request.query;
+      const { state, destination, cursor, limit } = request.query;
       const rows = await store.listRuns(limit, {
         ...(state === undefined ? {} : { status: storeStatusOf(state) }),
         ...(cursor === undefined ? {} : { before: cursor }),
@@ -184,7 +187,10 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
           runView(run, await store.listLanes(run.id), await store.listJobs(run.id)),
           context.redact,
         );
-        if (state === undefined || view.status === state) items.push(view);
+        if (state !== undefined && view.status !== state) continue;
+        if (destination !== undefined && !view.destinations.some((d) => d.destination === destination))
+          continue;
+        items.push(view);
       }
       return { items, nextCursor: rows.length < limit ? null : rows.at(-1)!.id };
     },

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, JobsTable, ProfileStateTable } from '../schema.ts';
-import type { BadRow, CountRow, ProfileIssue, ReportsStore } from '../state-store.ts';
+import type { BadRow, CountRow, ProfileIssue, ProfileStateRecord, ReportsStore } from '../state-store.ts';
 import { num, numOrNull, toJob } from './shared.ts';
 
 /* Read models: counts, problems, bad rows and a run's jobs. */
@@ -107,5 +107,52 @@ export const kyselyReports = (db: Kysely<Database>): ReportsStore => ({
       .orderBy('id')
       .execute();
     return rows.map(toJob);
+  },
+  profileRecord: async (profileId, destinations) => {
+    const states: ProfileStateRecord[] = [];
+    // By destination and id: the primary key answers it, whatever the table's size.
+    for (const destination of destinations) {
+      const row = await db
+        .selectFrom('profile_state')
+        .selectAll()
+        .where('destination', '=', destination)
+        .where('profile_id', '=', profileId)
+        .executeTakeFirst();
+      if (row === undefined) continue;
+      states.push({
+        destination: row.destination,
+        identity: row.identity,
+        status: row.status,
+        op: row.op,
+        fingerprint: row.fingerprint,
+        confirmedFingerprint: row.confirmed_fingerprint,
+        jobId: row.job_id,
+        attempts: num(row.attempts),
+        nextAttemptAt: numOrNull(row.next_attempt_at),
+        code: row.error_code,
+        message: row.error_message,
+        field: row.error_field,
+        runId: row.run_id,
+        updatedAt: num(row.updated_at),
+      });
+    }
+    const bad = await db
+      .selectFrom('bad_rows')
+      .innerJoin('runs', 'runs.id', 'bad_rows.run_id')
+      .select(['bad_rows.run_id', 'bad_rows.row', 'bad_rows.profile_id', 'bad_rows.reason'])
+      .where('bad_rows.profile_id', '=', profileId)
+      .orderBy('runs.started_at', 'desc')
+      .orderBy('bad_rows.row')
+      .limit(100)
+      .execute();
+    return {
+      states,
+      badRows: bad.map((row) => ({
+        runId: row.run_id,
+        row: num(row.row),
+        profileId: row.profile_id ?? undefined,
+        reason: row.reason,
+      })),
+    };
   },
 });

@@ -51,6 +51,49 @@ export const kyselyService = (db: Kysely<Database>): ServiceStore => ({
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   },
+  createSession: async (session) => {
+    await db.deleteFrom('api_sessions').where('expires_at', '<=', session.createdAt).execute();
+    await db
+      .insertInto('api_sessions')
+      .values({
+        hash: session.hash,
+        token_id: session.tokenId,
+        created_at: session.createdAt,
+        expires_at: session.expiresAt,
+      })
+      .execute();
+  },
+  findSession: async (hash, now) => {
+    const row = await db
+      .selectFrom('api_sessions')
+      .innerJoin('api_tokens', 'api_tokens.id', 'api_sessions.token_id')
+      .select([
+        'api_sessions.token_id',
+        'api_sessions.created_at as session_created_at',
+        'api_sessions.expires_at',
+        'api_tokens.id',
+        'api_tokens.name',
+        'api_tokens.scope',
+        'api_tokens.created_at',
+        'api_tokens.revoked_at',
+      ])
+      .where('api_sessions.hash', '=', hash)
+      .where('api_sessions.expires_at', '>', now)
+      .where('api_tokens.revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    return {
+      session: {
+        tokenId: row.token_id,
+        createdAt: num(row.session_created_at),
+        expiresAt: num(row.expires_at),
+      },
+      token: toToken(row),
+    };
+  },
+  deleteSession: async (hash) => {
+    await db.deleteFrom('api_sessions').where('hash', '=', hash).execute();
+  },
   claimIdempotencyKey: async ({ tokenId, key, fingerprint, at, since }) => {
     await db.deleteFrom('idempotency_keys').where('created_at', '<', since).execute();
     const inserted = await db
