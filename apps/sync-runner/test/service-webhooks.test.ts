@@ -154,7 +154,10 @@ describe('ferry serve: completion webhooks (e2e)', () => {
     await addEndpoint(receiver.url);
     receiver.answers.push(503, 500, 500, 500, 500);
     const runId = await postRun(toCsv(people(10)));
-    await waitFor('two failed attempts', () => (receiver.received.length >= 2 ? true : undefined));
+    // Recorded, not only received: a kill between the answer and its record would lose the attempt.
+    await waitFor('two failed attempts', async () =>
+      ((await deliveries(runId))[0]?.attempts.length ?? 0) >= 2 ? true : undefined,
+    );
     service.cli.child.kill('SIGKILL');
     await service.cli.done;
     receiver.answers.length = 0;

@@ -221,7 +221,12 @@ export const parseConfig = (
   }
   const secrets = new Set<string>();
   for (const { path, value } of resolved.substitutions) {
-    if ((path[0] === 'destinations' && path[2] === 'options') || path[0] === 'state') secrets.add(value);
+    if (
+      (path[0] === 'destinations' && path[2] === 'options') ||
+      path[0] === 'state' ||
+      (path[0] === 'service' && path.at(-1) === 'secret')
+    )
+      secrets.add(value);
   }
   return { config: resolvePaths(result.data, options.dir ?? process.cwd()), secrets: [...secrets] };
 };

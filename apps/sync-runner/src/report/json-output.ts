@@ -15,7 +15,8 @@ export type CommandName =
   | 'init'
   | 'plugins'
   | 'create'
-  | 'tokens';
+  | 'tokens'
+  | 'webhooks';
 
 /** The document: `schemaVersion`, `command`, `exitCode`, then the command's own fields. */
 export const jsonDocument = (

@@ -20,6 +20,8 @@ export interface Launcher {
     readonly dryRun: boolean;
     readonly full: boolean;
     readonly upload?: StoredUpload;
+    /** Where the run's completion callback goes (recorded with the run, so it survives a crash). */
+    readonly callbackUrl?: string;
   }) => Promise<string>;
   /** Takes over every `running` run no live process drives; returns their ids. */
   readonly resumeAll: () => Promise<string[]>;
@@ -73,7 +75,11 @@ export const createLauncher = (services: {
         ...(request.destinations === undefined ? {} : { destinations: request.destinations }),
         dryRun: request.dryRun,
         full: request.full,
-        runOptions: { service: true, ...(upload === undefined ? {} : { upload }) },
+        runOptions: {
+          service: true,
+          ...(upload === undefined ? {} : { upload }),
+          ...(request.callbackUrl === undefined ? {} : { callbackUrl: request.callbackUrl }),
+        },
       });
       feeds.follow(runId);
       watch(runId, upload);
