@@ -9,8 +9,8 @@ import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
 import { syncCommand } from './commands/sync.ts';
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/tokens.ts';
-import { webhookSecretCommand } from './commands/webhooks.ts';
 import { verifyCommand } from './commands/verify.ts';
+import { webhookSecretCommand } from './commands/webhooks.ts';
 import type { CommandIO } from './io.ts';
 
 /*

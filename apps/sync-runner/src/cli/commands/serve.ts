@@ -1,10 +1,10 @@
 import { dirname, join, resolve } from 'node:path';
+import type { ServiceWebhookConfig } from '../../config/schema.ts';
 import { openEngine } from '../../engine/engine.ts';
 import type { SyncDestination } from '../../engine/types.ts';
-import type { ServiceWebhookConfig } from '../../config/schema.ts';
 import { buildService } from '../../service/app.ts';
-import { checkWebhookUrl, WebhookUrlError } from '../../service/webhook-urls.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../../service/uploads.ts';
+import { checkWebhookUrl, WebhookUrlError } from '../../service/webhook-urls.ts';
 import { openStateStore } from '../../store/open-store.ts';
 import type { StateStore } from '../../store/state-store.ts';
 import { configRedactor, toSyncDestination } from '../../wiring/config-destinations.ts';

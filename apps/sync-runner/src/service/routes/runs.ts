@@ -8,9 +8,9 @@ import { checkKey, claimKey, fingerprintOf, replay } from '../idempotency.ts';
 import { HttpProblem, problemSchema } from '../problems.ts';
 import { RUN_STATES, redactRunView, runView, runViewSchema, storeStatusOf } from '../run-view.ts';
 import type { ServiceContext } from '../service-context.ts';
+import { receiveUpload, type StoredUpload, UPLOAD_TYPES, uploadPath } from '../uploads.ts';
 import { checkWebhookUrl, WebhookUrlError } from '../webhook-urls.ts';
 import { CALLBACK_SECRET } from '../webhooks.ts';
-import { receiveUpload, type StoredUpload, UPLOAD_TYPES, uploadPath } from '../uploads.ts';
 
 /* POST /v1/runs, GET /v1/runs and /v1/runs/{id}, cancel and retry. */
 
