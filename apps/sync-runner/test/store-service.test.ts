@@ -7,7 +7,7 @@ import { openStateStore } from '../src/store/open-store.ts';
 import type { StateStore } from '../src/store/state-store.ts';
 import { dropSchema, postgresUrl, probePostgres, uniqueSchema } from './helpers/postgres.ts';
 
-/* The service's part of the state store (tokens, Idempotency-Key claims) on SQLite and PostgreSQL. */
+/* The service's part of the state store (tokens, Idempotency-Key claims, webhooks) on SQLite and PostgreSQL. */
 
 const postgres = await probePostgres();
 
@@ -36,6 +36,92 @@ const suite = (title: string, open: () => Promise<{ store: StateStore; dispose: 
       expect(await store.revokeToken(record.id, 3000)).toBe(false);
       expect(await authenticate(store, token)).toBeUndefined();
       expect(await store.listTokens()).toEqual([{ ...record, revokedAt: 2000 }]);
+    });
+
+    it('keeps webhook endpoints of every origin: config ones synced, per-run ones, event filters, redelivery', async () => {
+      await store.createWebhookEndpoint({
+        id: 'we_api',
+        url: 'http://a/',
+        secret: 'whsec_x',
+        createdAt: 100,
+      });
+      await store.syncConfigEndpoints(
+        [
+          { id: 'wc_all', url: 'http://c/all', events: null },
+          { id: 'wc_failed', url: 'http://c/failed', events: ['run.failed'] },
+        ],
+        100,
+      );
+      await store.ensureRunEndpoint({ id: 'wr_r1', runId: 'r1', url: 'http://cb/', createdAt: 50 });
+      await store.ensureRunEndpoint({ id: 'wr_r1', runId: 'r1', url: 'http://other/', createdAt: 60 });
+      await store.ensureRunEndpoint({ id: 'wr_r2', runId: 'r2', url: 'http://cb2/', createdAt: 50 });
+      // Per-run endpoints are not listed; config ones are, without a secret.
+      expect((await store.listWebhookEndpoints()).map((e) => [e.id, e.kind, e.events])).toEqual([
+        ['wc_all', 'config', null],
+        ['wc_failed', 'config', ['run.failed']],
+        ['we_api', 'api', null],
+      ]);
+      let n = 0;
+      const enqueue = (runId: string, type: string) =>
+        store.enqueueDeliveries({
+          runId,
+          type,
+          endedAt: 200,
+          at: 300,
+          payload: '{}',
+          newId: () => `msg_${n++}`,
+        });
+      expect(await enqueue('r1', 'run.completed')).toBe(3); // api, config (all), r1's own callback
+      expect(await enqueue('r1', 'run.completed')).toBe(0);
+      const due = await store.dueDeliveries(300, 10);
+      expect(due.map((d) => [d.endpointId, d.endpointKind, 'secret' in d ? d.secret : null]).sort()).toEqual([
+        ['wc_all', 'config', null],
+        ['we_api', 'api', 'whsec_x'],
+        ['wr_r1', 'run', null],
+      ]);
+      expect(due.find((d) => d.endpointId === 'wr_r1')?.url).toBe('http://cb/');
+      expect(await enqueue('r3', 'run.failed')).toBe(3); // api, both config ones; r1's callback is not r3's
+
+      const [first] = await store.listDeliveries('r1');
+      await store.recordDeliveryAttempt(
+        first!.id,
+        { at: 310, status: 204, error: null },
+        { state: 'delivered', next: null },
+      );
+      expect(await store.redeliver('r1', first!.id, 400)).toEqual({ redelivered: [first!.id], skipped: [] });
+      expect((await store.listDeliveries('r1')).find((d) => d.id === first!.id)).toMatchObject({
+        state: 'pending',
+        nextAttemptAt: 400,
+        attemptsBase: 1,
+      });
+      await store.disableWebhookEndpoint(first!.endpointId, 410, 'the endpoint answered 410 Gone');
+      const again = await store.redeliver('r1', undefined, 500);
+      expect(again.redelivered).toHaveLength(2);
+      expect(again.skipped).toEqual([
+        { id: first!.id, reason: 'the endpoint is disabled: the endpoint answered 410 Gone' },
+      ]);
+
+      // Leaving the config disables; coming back enables again.
+      await store.syncConfigEndpoints([{ id: 'wc_failed', url: 'http://c/failed', events: null }], 600);
+      const synced = await store.listWebhookEndpoints();
+      expect(synced.find((e) => e.id === 'wc_all')).toMatchObject({
+        disabledAt: 600,
+        disabledReason: 'removed from the config',
+      });
+      expect(synced.find((e) => e.id === 'wc_failed')).toMatchObject({ disabledAt: null, events: null });
+      await store.syncConfigEndpoints([{ id: 'wc_all', url: 'http://c/all', events: null }], 700);
+      expect((await store.listWebhookEndpoints()).find((e) => e.id === 'wc_all')?.disabledAt).toBeNull();
+      // Only API endpoints can be deleted.
+      expect(await store.deleteWebhookEndpoint('wc_all')).toBe(false);
+      expect(await store.deleteWebhookEndpoint('we_api')).toBe(true);
+
+      expect(await store.getServiceSecret('callback-signing')).toBeUndefined();
+      await store.setServiceSecret('callback-signing', 'whsec_one', 800);
+      await store.setServiceSecret('callback-signing', 'whsec_two', 900);
+      expect(await store.getServiceSecret('callback-signing')).toEqual({
+        value: 'whsec_two',
+        createdAt: 900,
+      });
     });
 
     it('claims an Idempotency-Key once per token, replays its response, and drops it after the window', async () => {
