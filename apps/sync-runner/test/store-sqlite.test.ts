@@ -30,6 +30,7 @@ it('opens an existing file again without re-running migrations, in WAL mode', as
       { name: '0002_leases' },
       { name: '0003_service' },
       { name: '0004_webhooks' },
+      { name: '0005_webhook_sources' },
     ]);
     raw.close();
   } finally {
