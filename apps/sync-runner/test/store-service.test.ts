@@ -130,7 +130,18 @@ const suite = (title: string, open: () => Promise<{ store: StateStore; dispose: 
       expect(await store.claimIdempotencyKey({ ...claim, fingerprint: 'f2' })).toEqual({
         kind: 'existing',
         fingerprint: 'f1',
+        claimedAt: 1000,
       });
+      // An unanswered claim is taken over once, and only when older than asked.
+      expect(
+        await store.takeOverIdempotencyKey({ tokenId: 't1', key: 'k', at: 1500, claimedBefore: 1000 }),
+      ).toBe(false);
+      expect(
+        await store.takeOverIdempotencyKey({ tokenId: 't1', key: 'k', at: 1500, claimedBefore: 1200 }),
+      ).toBe(true);
+      expect(
+        await store.takeOverIdempotencyKey({ tokenId: 't1', key: 'k', at: 1600, claimedBefore: 1200 }),
+      ).toBe(false);
       // Another token's key of the same name is another key.
       expect(await store.claimIdempotencyKey({ ...claim, tokenId: 't2' })).toEqual({ kind: 'claimed' });
       const response = { status: 202, headers: { location: '/v1/runs/r' }, body: { id: 'r' } };
@@ -138,8 +149,13 @@ const suite = (title: string, open: () => Promise<{ store: StateStore; dispose: 
       expect(await store.claimIdempotencyKey(claim)).toEqual({
         kind: 'existing',
         fingerprint: 'f1',
+        claimedAt: 1500,
         response,
       });
+      // An answered claim is never taken over.
+      expect(
+        await store.takeOverIdempotencyKey({ tokenId: 't1', key: 'k', at: 1700, claimedBefore: 9999 }),
+      ).toBe(false);
       // Past the window the old claim is dropped and the key is free again.
       expect(await store.claimIdempotencyKey({ ...claim, fingerprint: 'f3', at: 5000, since: 2000 })).toEqual(
         {
@@ -160,6 +176,21 @@ suite('service store on SQLite', async () => {
 });
 
 describe.skipIf(!postgres.available)('PostgreSQL', () => {
+  it('migrates a store in a fresh schema while another schema of the database has Ferry tables', async () => {
+    const [first, second] = [uniqueSchema('ferry_migrate_a'), uniqueSchema('ferry_migrate_b')];
+    try {
+      const a = await openStateStore({ location: postgresUrl, schema: first });
+      await a.close();
+      // Kysely used to take schema A's migration tables for B's and then fail to migrate B.
+      const b = await openStateStore({ location: postgresUrl, schema: second });
+      expect(await b.listTokens()).toEqual([]);
+      await b.close();
+    } finally {
+      await dropSchema(first);
+      await dropSchema(second);
+    }
+  });
+
   suite('service store on PostgreSQL', async () => {
     const schema = uniqueSchema('ferry_service');
     const store = await openStateStore({ location: postgresUrl, schema });

@@ -22,6 +22,8 @@ export interface Launcher {
     readonly upload?: StoredUpload;
     /** Where the run's completion callback goes (recorded with the run, so it survives a crash). */
     readonly callbackUrl?: string;
+    /** The request's Idempotency-Key, recorded with the run: a retry after a crash finds the run. */
+    readonly idempotency?: { readonly tokenId: string; readonly key: string };
   }) => Promise<string>;
   /** Takes over every `running` run no live process drives; returns their ids. */
   readonly resumeAll: () => Promise<string[]>;
@@ -79,6 +81,7 @@ export const createLauncher = (services: {
           service: true,
           ...(upload === undefined ? {} : { upload }),
           ...(request.callbackUrl === undefined ? {} : { callbackUrl: request.callbackUrl }),
+          ...(request.idempotency === undefined ? {} : { idempotency: request.idempotency }),
         },
       });
       feeds.follow(runId);

@@ -268,13 +268,18 @@ export const migrations: Readonly<Record<string, Migration>> = {
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };
 
-/** Brings the schema up to date; throws with the failing migration's name when one fails. */
-export const migrateToLatest = async (db: Kysely<unknown>): Promise<void> => {
+/**
+ * Brings the schema up to date; throws with the failing migration's name when one fails. On
+ * PostgreSQL pass the schema: without it Kysely takes Ferry's migration tables in any schema of the
+ * database for its own, and a store in a fresh schema then fails to migrate.
+ */
+export const migrateToLatest = async (db: Kysely<unknown>, schema?: string): Promise<void> => {
   const migrator = new Migrator({
     db,
     provider,
     migrationTableName: 'ferry_migration',
     migrationLockTableName: 'ferry_migration_lock',
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { instrumentStore } from './instrument.ts';
 import { createKyselyStore } from './kysely/store.ts';
@@ -72,7 +72,8 @@ const openPostgres = async (location: string, options: OpenStoreOptions): Promis
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    await migrateToLatest(db as Kysely<unknown>);
+    const current = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    await migrateToLatest(db as Kysely<unknown>, schema ?? current.rows[0]?.schema ?? 'public');
   } catch (error) {
     await db.destroy();
     throw error;

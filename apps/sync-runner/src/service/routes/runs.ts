@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RunNotFoundError } from '../../engine/engine.ts';
 import { requestToken } from '../auth.ts';
-import { checkKey, claimKey, fingerprintOf, replay } from '../idempotency.ts';
+import { checkKey, claimKey, findKeyRun, fingerprintOf, replay } from '../idempotency.ts';
 import { HttpProblem, problemSchema } from '../problems.ts';
 import { RUN_STATES, redactRunView, runView, runViewSchema, storeStatusOf } from '../run-view.ts';
 import type { ServiceContext } from '../service-context.ts';
@@ -157,10 +157,19 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
             // Absent keeps the fingerprints of requests made before the header existed.
             ...(callbackUrl === undefined ? {} : { callbackUrl }),
           });
-          const saved = await claimKey(store, { tokenId: token.id, key, fingerprint, now: Date.now() });
-          if (saved !== undefined) {
+          const claim = await claimKey(store, { tokenId: token.id, key, fingerprint, now: Date.now() });
+          // A process that died after starting the run but before answering: its run is the answer.
+          const started =
+            claim.kind === 'taken_over'
+              ? await findKeyRun(store, { tokenId: token.id, key, since: claim.claimedAt })
+              : undefined;
+          if (claim.kind === 'replay' || started !== undefined) {
             if (upload !== undefined) await rm(uploadPath(context.uploadsDir, upload.file), { force: true });
-            return replay(reply, saved);
+            if (claim.kind === 'replay') return replay(reply, claim.response);
+            const view = await viewOf(started!);
+            const response = { status: 202, headers: { location: view.links.self }, body: view };
+            await store.saveIdempotentResponse(token.id, key, response);
+            return replay(reply, response);
           }
           claimed = true;
         }
@@ -170,6 +179,7 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
           full,
           ...(upload === undefined ? {} : { upload }),
           ...(callbackUrl === undefined ? {} : { callbackUrl }),
+          ...(key === undefined ? {} : { idempotency: { tokenId: token.id, key } }),
         });
         // The run is recorded; its first steps may already be going, but to the caller it is queued.
         const view = { ...(await viewOf(runId)), status: 'queued' as const };
