@@ -8,6 +8,7 @@ import { type FaultFigures, faultScenario } from './faults.ts';
 import { formatMs, Report } from './lib/report.ts';
 import { ELOQUA_PASSWORD, ELOQUA_SITE, ELOQUA_USER, SECRETS } from './lib/sandbox.ts';
 import { type SecretScan, scanForSecrets } from './lib/secrets.ts';
+import { type ServeFigures, serveScenario } from './serve-kill.ts';
 
 /*
  * `pnpm test:reliability`: the crash, faults, bad-input and secrets scenarios against the real
@@ -22,6 +23,8 @@ const { values: args } = parseArgs({
     profiles: { type: 'string', default: '100000' },
     kills: { type: 'string', default: '30' },
     'fault-profiles': { type: 'string', default: '30000' },
+    'serve-kills': { type: 'string', default: '12' },
+    'serve-profiles': { type: 'string', default: '2000' },
     keep: { type: 'boolean', default: false },
     'update-docs': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -32,11 +35,13 @@ if (args.help) {
   process.stdout.write(
     [
       'usage: node reliability/run.ts [options]',
-      '  --only <list>          scenarios to run, comma-separated: crash,faults,bad-input (secrets always runs)',
+      '  --only <list>          scenarios to run, comma-separated: crash,faults,bad-input,serve (secrets always runs)',
       '  --seed <n>             seed of every random choice (default 20250301)',
       '  --profiles <n>         profiles in the crash scenario (default 100000)',
       '  --kills <n>            kills to survive in the crash scenario (default 30)',
       '  --fault-profiles <n>   profiles in the faults scenario (default 30000)',
+      '  --serve-kills <n>      kills of ferry serve in the serve scenario, one run posted per life (default 12)',
+      '  --serve-profiles <n>   profiles per posted run in the serve scenario (default 2000)',
       '  --keep                 keep the work directory (it is always kept when a check fails)',
       '  --update-docs          write the figures into docs/reliability.md',
       '',
@@ -46,7 +51,7 @@ if (args.help) {
 }
 
 const seed = Number(args.seed);
-const only = new Set((args.only ?? 'crash,faults,bad-input').split(',').map((s) => s.trim()));
+const only = new Set((args.only ?? 'crash,faults,bad-input,serve').split(',').map((s) => s.trim()));
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const report = new Report(log);
 const work = mkdtempSync(join(tmpdir(), 'ferry-reliability-'));
@@ -95,6 +100,18 @@ const badInput: BadInputFigures | undefined = await scenario('bad-input', () =>
   badInputScenario({ dir: join(work, 'bad-input'), report, log }),
 );
 
+const serve: ServeFigures | undefined = await scenario('serve', () =>
+  serveScenario({
+    dir: join(work, 'serve'),
+    report,
+    log,
+    seed,
+    kills: Number(args['serve-kills']),
+    profilesPerRun: Number(args['serve-profiles']),
+    profilesPerJob: 500,
+  }),
+);
+
 // Secrets, after all of the above: first prove the scanner finds what it looks for.
 log('\n== secrets');
 let secrets: SecretScan | undefined;
@@ -137,8 +154,9 @@ const faultsInjected = faults === undefined ? 0 : sum(Object.values(faults.fault
 const rowsTried =
   (crash === undefined ? 0 : crash.profiles * crash.versions) +
   (faults?.profiles ?? 0) +
-  (badInput?.rows ?? 0);
-const lost = (crash?.lost ?? 0) + (faults?.lost ?? 0) + (badInput?.lost ?? 0);
+  (badInput?.rows ?? 0) +
+  (serve?.profiles ?? 0);
+const lost = (crash?.lost ?? 0) + (faults?.lost ?? 0) + (badInput?.lost ?? 0) + (serve?.lost ?? 0);
 const duplicates = (
   figures: { received: Record<string, number>; minimum: Record<string, number> } | undefined,
 ) =>
@@ -159,6 +177,7 @@ const figures = {
   failed: failures.length,
   killsSurvived: crash?.kills.length ?? 0,
   killsByPhase: crash === undefined ? {} : countBy(crash.kills.map((k) => k.phase)),
+  serverKillsSurvived: serve?.kills.length ?? 0,
   faultsInjected,
   faultsByKind: faults?.faultsFired ?? {},
   rowsTried,
@@ -206,6 +225,22 @@ const figures = {
           exitCodes: badInput.exitCodes,
           ms: Math.round(badInput.ms),
         },
+  serve:
+    serve === undefined
+      ? undefined
+      : {
+          runs: serve.runs,
+          profiles: serve.profiles,
+          lives: serve.lives,
+          killsByTrigger: countBy(serve.kills.map((k) => k.trigger)),
+          killsWithRunsInFlight: serve.kills.filter((k) => k.runsInFlight > 0).length,
+          killsWithCallbacksPending: serve.kills.filter((k) => k.callbacksPending > 0).length,
+          postsRetried: serve.postsRetried,
+          callbacksReceived: serve.callbacksReceived,
+          callbacksRepeated: serve.callbacksRepeated,
+          callbacksRefused: serve.callbacksRefused,
+          ms: Math.round(serve.ms),
+        },
   secrets:
     secrets === undefined
       ? undefined
@@ -220,6 +255,13 @@ writeFileSync(join(work, 'figures.json'), `${JSON.stringify(figures, null, 2)}\n
 
 log('\n== figures');
 log(`  kills survived:     ${n(figures.killsSurvived)} ${JSON.stringify(figures.killsByPhase)}`);
+if (figures.serve !== undefined)
+  log(
+    `  server kills:       ${n(figures.serverKillsSurvived)} ${JSON.stringify(figures.serve.killsByTrigger)}; ` +
+      `${figures.serve.runs} runs, ${n(figures.serve.callbacksReceived)} callbacks received (` +
+      `${figures.serve.callbacksRepeated} repeated, ${figures.serve.callbacksRefused} refused on purpose), ` +
+      `${figures.serve.postsRetried} POSTs sent again`,
+  );
 log(`  faults injected:    ${n(faultsInjected)} ${JSON.stringify(figures.faultsByKind)}`);
 log(`  rows tried:         ${n(rowsTried)}`);
 log(`  profiles lost:      ${n(lost)}`);
@@ -244,7 +286,7 @@ if (failures.length > 0) {
 }
 log(
   `\nreliability: ${failures.length === 0 ? 'PASS' : 'FAIL'} — ${report.checks.length} checks, ${failures.length} failed; ` +
-    `kills survived ${n(figures.killsSurvived)}, faults injected ${n(faultsInjected)}, rows tried ${n(rowsTried)}, ` +
+    `kills survived ${n(figures.killsSurvived)}, server kills survived ${n(figures.serverKillsSurvived)}, faults injected ${n(faultsInjected)}, rows tried ${n(rowsTried)}, ` +
     `profiles lost ${n(lost)}, duplicates sent ${n(duplicatesSent)} (${formatMs(elapsed)})`,
 );
 // The plain closing line CI reads, alone on its line.
@@ -298,6 +340,14 @@ function updateDocs(f: typeof figures): void {
       `${n(f.crash.profiles)} profiles, ${f.crash.versions} source versions (${n(f.crash.changed)} changed values), ` +
         `${f.crash.runs} runs; SendGrid received ${n(f.crash.received.sendgrid)} (minimum ${n(f.crash.minimum.sendgrid)}), ` +
         `Eloqua ${n(f.crash.received.eloqua)} (minimum ${n(f.crash.minimum.eloqua)}); ${formatMs(f.crash.ms)}`,
+    ]);
+  if (f.serve !== undefined)
+    rows.push([
+      'server kill',
+      `${n(f.serverKillsSurvived)} kills of \`ferry serve\` (${list(f.serve.killsByTrigger)}; ${f.serve.killsWithRunsInFlight} with runs in flight, ` +
+        `${f.serve.killsWithCallbacksPending} with callbacks pending), ${f.serve.runs} runs of ${n(f.serve.profiles / f.serve.runs)} profiles, ` +
+        `${f.serve.postsRetried} POSTs sent again; ${n(f.serve.callbacksReceived)} callbacks received ` +
+        `(${f.serve.callbacksRepeated} repeats, ${f.serve.callbacksRefused} refused on purpose); ${formatMs(f.serve.ms)}`,
     ]);
   if (f.faults !== undefined)
     rows.push([

@@ -46,6 +46,13 @@ export type {
 } from './engine/summary.ts';
 export type { SyncDestination, SyncRequest } from './engine/types.ts';
 export { compileMapping, type MapResult } from './mapping/index.ts';
+export {
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookHeaders,
+  WebhookVerificationError,
+  type WebhookVerificationReason,
+} from './service/verify-webhook.ts';
 export { readSource, type SourceItem, type SourceRecord } from './source/index.ts';
 export { STORE_WRITE_CHANNEL, STORE_WRITES, type StoreWriteMessage } from './store/instrument.ts';
 export { DEFAULT_STATE_PATH, type OpenStoreOptions, openStateStore } from './store/open-store.ts';

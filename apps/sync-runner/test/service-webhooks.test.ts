@@ -1,5 +1,3 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { RunningSandbox } from '@ferry/sandbox';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +12,7 @@ import {
   writeProject,
 } from './helpers/e2e.ts';
 import { bearer, createApiToken, type RunningService, startService } from './helpers/service.ts';
+import { type Receiver, startReceiver } from './helpers/webhook-receiver.ts';
 
 /*
  * Completion webhooks from `ferry serve` to a local receiver: signed in the Standard Webhooks
@@ -21,39 +20,11 @@ import { bearer, createApiToken, type RunningService, startService } from './hel
  * receiver fails, across a kill -9 of the server, and an endpoint answering 410 disabled.
  */
 
-interface Received {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-const startReceiver = async () => {
-  const received: Received[] = [];
-  const answers: number[] = [];
-  const server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => {
-      body += chunk.toString('utf8');
-    });
-    request.on('end', () => {
-      received.push({ headers: request.headers, body });
-      response.writeHead(answers.shift() ?? 204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
-  return {
-    received,
-    answers,
-    url,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-};
-
 describe('ferry serve: completion webhooks (e2e)', () => {
   let sandbox: RunningSandbox;
   let project: ReturnType<typeof tempProject>;
   let service: RunningService | undefined;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Receiver;
   let write: string;
 
   beforeAll(async () => {
@@ -154,7 +125,10 @@ describe('ferry serve: completion webhooks (e2e)', () => {
     await addEndpoint(receiver.url);
     receiver.answers.push(503, 500, 500, 500, 500);
     const runId = await postRun(toCsv(people(10)));
-    await waitFor('two failed attempts', () => (receiver.received.length >= 2 ? true : undefined));
+    // Recorded, not only received: a kill between the answer and its record would lose the attempt.
+    await waitFor('two failed attempts', async () =>
+      ((await deliveries(runId))[0]?.attempts.length ?? 0) >= 2 ? true : undefined,
+    );
     service.cli.child.kill('SIGKILL');
     await service.cli.done;
     receiver.answers.length = 0;

@@ -9,8 +9,8 @@ import type { StateStore } from '../src/store/state-store.ts';
 import { dropSchema, postgresUrl, probePostgres, uniqueSchema } from './helpers/postgres.ts';
 
 /*
- * The service's part of the state store (tokens, Idempotency-Key claims, dashboard sessions, the
- * profile read model) on SQLite and PostgreSQL.
+ * The service's part of the state store (tokens, Idempotency-Key claims, webhooks, dashboard
+ * sessions, the profile read model) on SQLite and PostgreSQL.
  */
 
 const postgres = await probePostgres();
@@ -108,13 +108,110 @@ const suite = (title: string, open: () => Promise<{ store: StateStore; dispose: 
       });
     });
 
+    it('keeps webhook endpoints of every origin: config ones synced, per-run ones, event filters, redelivery', async () => {
+      await store.createWebhookEndpoint({
+        id: 'we_api',
+        url: 'http://a/',
+        secret: 'whsec_x',
+        createdAt: 100,
+      });
+      await store.syncConfigEndpoints(
+        [
+          { id: 'wc_all', url: 'http://c/all', events: null },
+          { id: 'wc_failed', url: 'http://c/failed', events: ['run.failed'] },
+        ],
+        100,
+      );
+      await store.ensureRunEndpoint({ id: 'wr_r1', runId: 'r1', url: 'http://cb/', createdAt: 50 });
+      await store.ensureRunEndpoint({ id: 'wr_r1', runId: 'r1', url: 'http://other/', createdAt: 60 });
+      await store.ensureRunEndpoint({ id: 'wr_r2', runId: 'r2', url: 'http://cb2/', createdAt: 50 });
+      // Per-run endpoints are not listed; config ones are, without a secret.
+      expect((await store.listWebhookEndpoints()).map((e) => [e.id, e.kind, e.events])).toEqual([
+        ['wc_all', 'config', null],
+        ['wc_failed', 'config', ['run.failed']],
+        ['we_api', 'api', null],
+      ]);
+      let n = 0;
+      const enqueue = (runId: string, type: string) =>
+        store.enqueueDeliveries({
+          runId,
+          type,
+          endedAt: 200,
+          at: 300,
+          payload: '{}',
+          newId: () => `msg_${n++}`,
+        });
+      expect(await enqueue('r1', 'run.completed')).toBe(3); // api, config (all), r1's own callback
+      expect(await enqueue('r1', 'run.completed')).toBe(0);
+      const due = await store.dueDeliveries(300, 10);
+      expect(due.map((d) => [d.endpointId, d.endpointKind, 'secret' in d ? d.secret : null]).sort()).toEqual([
+        ['wc_all', 'config', null],
+        ['we_api', 'api', 'whsec_x'],
+        ['wr_r1', 'run', null],
+      ]);
+      expect(due.find((d) => d.endpointId === 'wr_r1')?.url).toBe('http://cb/');
+      expect(await enqueue('r3', 'run.failed')).toBe(3); // api, both config ones; r1's callback is not r3's
+
+      const [first] = await store.listDeliveries('r1');
+      await store.recordDeliveryAttempt(
+        first!.id,
+        { at: 310, status: 204, error: null },
+        { state: 'delivered', next: null },
+      );
+      expect(await store.redeliver('r1', first!.id, 400)).toEqual({ redelivered: [first!.id], skipped: [] });
+      expect((await store.listDeliveries('r1')).find((d) => d.id === first!.id)).toMatchObject({
+        state: 'pending',
+        nextAttemptAt: 400,
+        attemptsBase: 1,
+      });
+      await store.disableWebhookEndpoint(first!.endpointId, 410, 'the endpoint answered 410 Gone');
+      const again = await store.redeliver('r1', undefined, 500);
+      expect(again.redelivered).toHaveLength(2);
+      expect(again.skipped).toEqual([
+        { id: first!.id, reason: 'the endpoint is disabled: the endpoint answered 410 Gone' },
+      ]);
+
+      // Leaving the config disables; coming back enables again.
+      await store.syncConfigEndpoints([{ id: 'wc_failed', url: 'http://c/failed', events: null }], 600);
+      const synced = await store.listWebhookEndpoints();
+      expect(synced.find((e) => e.id === 'wc_all')).toMatchObject({
+        disabledAt: 600,
+        disabledReason: 'removed from the config',
+      });
+      expect(synced.find((e) => e.id === 'wc_failed')).toMatchObject({ disabledAt: null, events: null });
+      await store.syncConfigEndpoints([{ id: 'wc_all', url: 'http://c/all', events: null }], 700);
+      expect((await store.listWebhookEndpoints()).find((e) => e.id === 'wc_all')?.disabledAt).toBeNull();
+      // Only API endpoints can be deleted.
+      expect(await store.deleteWebhookEndpoint('wc_all')).toBe(false);
+      expect(await store.deleteWebhookEndpoint('we_api')).toBe(true);
+
+      expect(await store.getServiceSecret('callback-signing')).toBeUndefined();
+      await store.setServiceSecret('callback-signing', 'whsec_one', 800);
+      await store.setServiceSecret('callback-signing', 'whsec_two', 900);
+      expect(await store.getServiceSecret('callback-signing')).toEqual({
+        value: 'whsec_two',
+        createdAt: 900,
+      });
+    });
+
     it('claims an Idempotency-Key once per token, replays its response, and drops it after the window', async () => {
       const claim = { tokenId: 't1', key: 'k', fingerprint: 'f1', at: 1000, since: 0 };
       expect(await store.claimIdempotencyKey(claim)).toEqual({ kind: 'claimed' });
       expect(await store.claimIdempotencyKey({ ...claim, fingerprint: 'f2' })).toEqual({
         kind: 'existing',
         fingerprint: 'f1',
+        claimedAt: 1000,
       });
+      // An unanswered claim is taken over once, and only when older than asked.
+      expect(
+        await store.takeOverIdempotencyKey({ tokenId: 't1', key: 'k', at: 1500, claimedBefore: 1000 }),
+      ).toBe(false);
+      expect(
+        await store.takeOverIdempotencyKey({ tokenId: 't1', key: 'k', at: 1500, claimedBefore: 1200 }),
+      ).toBe(true);
+      expect(
+        await store.takeOverIdempotencyKey({ tokenId: 't1', key: 'k', at: 1600, claimedBefore: 1200 }),
+      ).toBe(false);
       // Another token's key of the same name is another key.
       expect(await store.claimIdempotencyKey({ ...claim, tokenId: 't2' })).toEqual({ kind: 'claimed' });
       const response = { status: 202, headers: { location: '/v1/runs/r' }, body: { id: 'r' } };
@@ -122,8 +219,13 @@ const suite = (title: string, open: () => Promise<{ store: StateStore; dispose: 
       expect(await store.claimIdempotencyKey(claim)).toEqual({
         kind: 'existing',
         fingerprint: 'f1',
+        claimedAt: 1500,
         response,
       });
+      // An answered claim is never taken over.
+      expect(
+        await store.takeOverIdempotencyKey({ tokenId: 't1', key: 'k', at: 1700, claimedBefore: 9999 }),
+      ).toBe(false);
       // Past the window the old claim is dropped and the key is free again.
       expect(await store.claimIdempotencyKey({ ...claim, fingerprint: 'f3', at: 5000, since: 2000 })).toEqual(
         {
@@ -144,6 +246,21 @@ suite('service store on SQLite', async () => {
 });
 
 describe.skipIf(!postgres.available)('PostgreSQL', () => {
+  it('migrates a store in a fresh schema while another schema of the database has Ferry tables', async () => {
+    const [first, second] = [uniqueSchema('ferry_migrate_a'), uniqueSchema('ferry_migrate_b')];
+    try {
+      const a = await openStateStore({ location: postgresUrl, schema: first });
+      await a.close();
+      // Kysely used to take schema A's migration tables for B's and then fail to migrate B.
+      const b = await openStateStore({ location: postgresUrl, schema: second });
+      expect(await b.listTokens()).toEqual([]);
+      await b.close();
+    } finally {
+      await dropSchema(first);
+      await dropSchema(second);
+    }
+  });
+
   suite('service store on PostgreSQL', async () => {
     const schema = uniqueSchema('ferry_service');
     const store = await openStateStore({ location: postgresUrl, schema });

@@ -35,6 +35,7 @@ it('opens an existing file again without re-running migrations, in WAL mode', as
       { name: '0004_webhooks' },
       { name: '0005_source_exports' },
       { name: '0006_sessions' },
+      { name: '0007_webhook_sources' },
     ]);
     raw.close();
   } finally {

@@ -11,6 +11,7 @@ import { statusCommand } from './commands/status.ts';
 import { syncCommand } from './commands/sync.ts';
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/tokens.ts';
 import { verifyCommand } from './commands/verify.ts';
+import { webhookSecretCommand } from './commands/webhooks.ts';
 import type { CommandIO } from './io.ts';
 
 /*
@@ -245,6 +246,17 @@ export const buildProgram = (io: CommandIO, setExitCode: (code: number) => void)
     .addOption(stateOption())
     .option('--json', 'print as JSON')
     .action(async (id: string, options) => setExitCode(await tokensRevokeCommand(id, options, io)));
+
+  program
+    .command('webhooks')
+    .description('completion webhooks of `ferry serve`')
+    .command('secret')
+    .description('create the whsec_ secret that signs Ferry-Async-Callback-Url callbacks; shown once')
+    .addOption(configOption())
+    .addOption(stateOption())
+    .option('--rotate', 'replace the secret that exists')
+    .option('--json', 'print as JSON')
+    .action(async (options) => setExitCode(await webhookSecretCommand(options, io)));
 
   program
     .command('init')

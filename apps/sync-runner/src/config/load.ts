@@ -225,7 +225,8 @@ export const parseConfig = (
     if (
       (path[0] === 'destinations' && path[2] === 'options') ||
       (path[0] === 'source' && path[1] === 'options') ||
-      path[0] === 'state'
+      path[0] === 'state' ||
+      (path[0] === 'service' && path.at(-1) === 'secret')
     )
       secrets.add(value);
   }

@@ -318,6 +318,44 @@ export const destinationSchema = z
     path: ['retry', 'initialDelayMs'],
   });
 
+/** `service.webhooks`: completion webhook endpoints of `ferry serve`, besides those made over the API. */
+export const serviceWebhookSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .max(2000)
+      .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+        message: 'expected an http(s) URL',
+      })
+      .meta({ description: 'Where completion webhooks are POSTed (http or https).' }),
+    secret: stringOrEnv(
+      z
+        .string()
+        .regex(
+          /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/,
+          'expected a whsec_ secret: whsec_ and at least 24 bytes of base64',
+        ),
+    ).meta({
+      description:
+        "The Standard Webhooks signing secret, `whsec_` + base64. Use { env: 'VAR' }: it is a secret. " +
+        'It stays in the config; the state store never holds it.',
+    }),
+    events: z
+      .array(z.enum(['run.completed', 'run.completed_with_errors', 'run.failed', 'run.canceled']))
+      .min(1)
+      .optional()
+      .meta({ description: 'The event types sent; default all.' }),
+  })
+  .meta({ description: 'A completion webhook endpoint.' });
+
+const serviceSchema = z
+  .strictObject({
+    webhooks: z.array(serviceWebhookSchema).default([]).meta({
+      description: 'Completion webhook endpoints, merged with those of POST /v1/webhook-endpoints.',
+    }),
+  })
+  .meta({ description: '`ferry serve` settings (docs/service.md).' });
+
 const DESTINATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 export const configSchema = z
@@ -332,6 +370,7 @@ export const configSchema = z
       )
       .refine((destinations) => Object.keys(destinations).length > 0, 'expected at least one destination')
       .meta({ description: 'Destination name (used in state and on the command line) → settings.' }),
+    service: serviceSchema.prefault({}),
   })
   .meta({ title: 'Ferry configuration' });
 
@@ -353,3 +392,4 @@ export type MirrorConfig = z.output<typeof mirrorSchema>;
 export type RetryConfig = z.output<typeof retrySchema>;
 export type PollingConfig = z.output<typeof pollingSchema>;
 export type HttpConfig = z.output<typeof httpSchema>;
+export type ServiceWebhookConfig = z.output<typeof serviceWebhookSchema>;

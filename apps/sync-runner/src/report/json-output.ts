@@ -16,7 +16,8 @@ export type CommandName =
   | 'plugins'
   | 'create'
   | 'tokens'
-  | 'reconcile';
+  | 'reconcile'
+  | 'webhooks';
 
 /** The document: `schemaVersion`, `command`, `exitCode`, then the command's own fields. */
 export const jsonDocument = (

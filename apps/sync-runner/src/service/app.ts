@@ -23,7 +23,7 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { createRunFeeds } from './run-feeds.ts';
 import type { ServiceContext } from './service-context.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES, UPLOAD_TYPES } from './uploads.ts';
-import { createWebhookDispatcher, type WebhookDispatcher } from './webhooks.ts';
+import { type ConfigEndpoint, createWebhookDispatcher, type WebhookDispatcher } from './webhooks.ts';
 
 /*
  * `ferry serve`'s HTTP app over one engine: Fastify with zod schemas (validation and the OpenAPI
@@ -52,6 +52,8 @@ export interface ServiceOptions {
     readonly allowPrivate?: boolean;
     /** The service's public base URL, for the links in webhook bodies. */
     readonly publicUrl?: string;
+    /** Endpoints from the config (`service.webhooks`), with their secrets. */
+    readonly endpoints?: readonly ConfigEndpoint[];
   };
 }
 
@@ -82,6 +84,7 @@ export const buildService = async (options: ServiceOptions): Promise<Service> =>
       : { retryScheduleMs: options.webhooks.retryScheduleMs }),
     allowPrivate: options.webhooks?.allowPrivate ?? false,
     ...(options.webhooks?.publicUrl === undefined ? {} : { publicUrl: options.webhooks.publicUrl }),
+    ...(options.webhooks?.endpoints === undefined ? {} : { configEndpoints: options.webhooks.endpoints }),
   });
   const launcher = createLauncher({
     onEnded: webhooks.runEnded,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { IdempotentResponse, ServiceStore } from '../store/service-store.ts';
+import type { StateStore } from '../store/state-store.ts';
 import { HttpProblem } from './problems.ts';
 
 /*
@@ -24,26 +25,63 @@ export const checkKey = (key: string): string => {
 };
 
 /**
- * Claims the key; returns the saved response to replay, or undefined when this request must be
- * answered (then `save` or `release`).
+ * A claim with no response this long after it was made is abandoned: the process that made it died
+ * between claiming the key and answering (a window of milliseconds once the upload is on disk).
  */
+export const ABANDONED_CLAIM_MS = 10_000;
+
+export type KeyClaim =
+  /** This request is answered here (then `save` or `release`). */
+  | { readonly kind: 'claimed' }
+  /** The same request was answered before: replay this. */
+  | { readonly kind: 'replay'; readonly response: IdempotentResponse }
+  /**
+   * Claimed by a process that died before answering, and now taken over: answer this request,
+   * unless that process had recorded its run (`findKeyRun`), which is then the answer.
+   */
+  | { readonly kind: 'taken_over'; readonly claimedAt: number };
+
 export const claimKey = async (
   store: ServiceStore,
   claim: { tokenId: string; key: string; fingerprint: string; now: number },
-): Promise<IdempotentResponse | undefined> => {
+): Promise<KeyClaim> => {
   const result = await store.claimIdempotencyKey({
     ...claim,
     at: claim.now,
     since: claim.now - IDEMPOTENCY_TTL_MS,
   });
-  if (result.kind === 'claimed') return undefined;
+  if (result.kind === 'claimed') return result;
   if (result.fingerprint !== claim.fingerprint)
     throw new HttpProblem(422, 'this Idempotency-Key was used for a different request', {
       errors: [{ field: 'headers/idempotency-key', message: 'already used for a different request' }],
     });
-  if (result.response === undefined)
-    throw new HttpProblem(409, 'a request with this Idempotency-Key is still being answered; retry later');
-  return result.response;
+  if (result.response !== undefined) return { kind: 'replay', response: result.response };
+  const claimedBefore = claim.now - ABANDONED_CLAIM_MS;
+  if (
+    result.claimedAt < claimedBefore &&
+    (await store.takeOverIdempotencyKey({ ...claim, at: claim.now, claimedBefore }))
+  )
+    return { kind: 'taken_over', claimedAt: result.claimedAt };
+  throw new HttpProblem(409, 'a request with this Idempotency-Key is still being answered; retry later');
+};
+
+/** The run a request with this key started (runs record their key), if any, since `since`. */
+export const findKeyRun = async (
+  store: StateStore,
+  request: { tokenId: string; key: string; since: number },
+): Promise<string | undefined> => {
+  let before: string | undefined;
+  for (;;) {
+    const page = await store.listRuns(200, before === undefined ? {} : { before });
+    for (const run of page) {
+      const recorded = (run.options as { idempotency?: { tokenId?: string; key?: string } } | null)
+        ?.idempotency;
+      if (recorded?.tokenId === request.tokenId && recorded.key === request.key) return run.id;
+    }
+    const last = page.at(-1);
+    if (page.length < 200 || last === undefined || last.startedAt < request.since) return undefined;
+    before = last.id;
+  }
 };
 
 export const replay = (reply: FastifyReply, response: IdempotentResponse): FastifyReply => {

@@ -24,6 +24,10 @@ export interface Launcher {
     readonly upload?: StoredUpload;
     /** Default `api`. */
     readonly trigger?: RunTrigger;
+    /** Where the run's completion callback goes (recorded with the run, so it survives a crash). */
+    readonly callbackUrl?: string;
+    /** The request's Idempotency-Key, recorded with the run: a retry after a crash finds the run. */
+    readonly idempotency?: { readonly tokenId: string; readonly key: string };
   }) => Promise<string>;
   /** Takes over every `running` run no live process drives; returns their ids. */
   readonly resumeAll: () => Promise<string[]>;
@@ -85,6 +89,9 @@ export const createLauncher = (services: {
           service: true,
           trigger: request.trigger ?? 'api',
           ...(upload === undefined ? {} : { upload }),
+          ...(upload === undefined ? {} : { upload }),
+          ...(request.callbackUrl === undefined ? {} : { callbackUrl: request.callbackUrl }),
+          ...(request.idempotency === undefined ? {} : { idempotency: request.idempotency }),
         },
       });
       feeds.follow(runId);

@@ -101,6 +101,8 @@ export interface ServiceRunOptions {
   readonly full?: boolean;
   readonly destinations?: string[];
   readonly upload?: { readonly file: string; readonly format: 'csv' | 'jsonl' };
+  /** The run's `Ferry-Async-Callback-Url`. */
+  readonly callbackUrl?: string;
 }
 
 const iso = (ms: number | null | undefined): string | null =>

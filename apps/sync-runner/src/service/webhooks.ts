@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '@ferry/core';
 import { Webhook } from 'standardwebhooks';
 import type { RunSummary } from '../engine/summary.ts';
@@ -15,6 +15,11 @@ import { checkWebhookUrl } from './webhook-urls.ts';
  * and retries timeouts, refused connections, 5xx and 429 (honouring Retry-After) on a schedule,
  * with the same `webhook-id`. 410 disables the endpoint; other answers end the delivery as failed.
  * At start the outbox is filled for runs that ended while no process could do it (a crash).
+ *
+ * Endpoints come from the API (their secret in the store), the config (their secret in the config
+ * only) and a run's `Ferry-Async-Callback-Url` (signed with the service's callback secret, created
+ * by `ferry webhooks secret`); each secret is looked up at each attempt, so a rotation applies to
+ * deliveries still pending.
  */
 
 /** The Standard Webhooks spec's retry schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
@@ -26,6 +31,22 @@ const TICK_MS = 250;
 const ATTEMPT_TIMEOUT_MS = 10_000;
 
 export const newWebhookSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
+
+/** The name of the service secret that signs per-run callbacks, in the store's `service_secrets`. */
+export const CALLBACK_SECRET = 'callback-signing';
+
+export interface ConfigEndpoint {
+  readonly url: string;
+  readonly secret: string;
+  readonly events?: readonly string[];
+}
+
+/** A config endpoint is known by its URL: another URL is another endpoint (the old one is disabled). */
+export const configEndpointId = (url: string): string =>
+  `wc_${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
+
+/** The endpoint of a run's `Ferry-Async-Callback-Url`. */
+export const runEndpointId = (runId: string): string => `wr_${runId}`;
 
 const EVENT_TYPES = {
   completed: 'run.completed',
@@ -48,8 +69,15 @@ export const createWebhookDispatcher = (options: {
   readonly retryScheduleMs?: readonly number[];
   readonly allowPrivate?: boolean;
   readonly publicUrl?: string;
+  /** The config's endpoints (`service.webhooks`); their secrets stay in memory, never in the store. */
+  readonly configEndpoints?: readonly ConfigEndpoint[];
 }): WebhookDispatcher => {
   const { store, logger } = options;
+  const configEndpoints = (options.configEndpoints ?? []).map((endpoint) => ({
+    ...endpoint,
+    id: configEndpointId(endpoint.url),
+  }));
+  const configSecrets = new Map(configEndpoints.map((endpoint) => [endpoint.id, endpoint.secret]));
   const schedule = options.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS;
   const base = options.publicUrl?.replace(/\/$/, '') ?? '';
   let timer: NodeJS.Timeout | undefined;
@@ -60,7 +88,15 @@ export const createWebhookDispatcher = (options: {
     const run = await store.getRun(runId);
     // Runs the service started (or took over); a CLI run on the same store sends none.
     if (run === undefined || run.status === 'running' || run.finishedAt === null) return;
-    if ((run.options as { service?: boolean } | null)?.service !== true) return;
+    const runOptions = run.options as { service?: boolean; callbackUrl?: string } | null;
+    if (runOptions?.service !== true) return;
+    if (typeof runOptions.callbackUrl === 'string')
+      await store.ensureRunEndpoint({
+        id: runEndpointId(runId),
+        runId,
+        url: runOptions.callbackUrl,
+        createdAt: run.startedAt,
+      });
     const state = runStateOf(run, []);
     const type = EVENT_TYPES[state as keyof typeof EVENT_TYPES] ?? 'run.failed';
     const summary = run.summary as RunSummary | null;
@@ -99,10 +135,25 @@ export const createWebhookDispatcher = (options: {
     return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
   };
 
+  /** The signing secret of the delivery's endpoint; throws (a failed attempt, retried) when there is none. */
+  const secretOf = async (delivery: DueDelivery): Promise<string> => {
+    if (delivery.endpointKind === 'api') return delivery.secret;
+    if (delivery.endpointKind === 'config') {
+      const secret = configSecrets.get(delivery.endpointId);
+      if (secret === undefined) throw new Error('the endpoint is no longer in the config');
+      return secret;
+    }
+    const secret = await store.getServiceSecret(CALLBACK_SECRET);
+    if (secret === undefined)
+      throw new Error('no callback signing secret: create one with `ferry webhooks secret`');
+    return secret.value;
+  };
+
   const deliver = async (delivery: DueDelivery): Promise<void> => {
     const at = Date.now();
     const retryAt = (afterMs?: number): number | null => {
-      const wait = schedule[delivery.attempts.length];
+      // A redelivery starts the schedule over.
+      const wait = schedule[delivery.attempts.length - delivery.attemptsBase];
       return wait === undefined ? null : at + Math.max(wait, afterMs ?? 0);
     };
     let status: number | null = null;
@@ -110,7 +161,11 @@ export const createWebhookDispatcher = (options: {
     let retryAfter: number | undefined;
     try {
       await checkWebhookUrl(delivery.url, options.allowPrivate ?? false);
-      const signature = new Webhook(delivery.secret).sign(delivery.id, new Date(at), delivery.payload);
+      const signature = new Webhook(await secretOf(delivery)).sign(
+        delivery.id,
+        new Date(at),
+        delivery.payload,
+      );
       const response = await fetch(delivery.url, {
         method: 'POST',
         headers: {
@@ -130,7 +185,14 @@ export const createWebhookDispatcher = (options: {
     } catch (cause) {
       error = cause instanceof Error ? cause.message : String(cause);
     }
-    const attempt = { at, status, error };
+    const attempt = {
+      at,
+      status,
+      error,
+      ...(delivery.attemptsBase > 0 && delivery.attempts.length === delivery.attemptsBase
+        ? { redelivery: true as const }
+        : {}),
+    };
     if (status !== null && status >= 200 && status < 300) {
       await store.recordDeliveryAttempt(delivery.id, attempt, { state: 'delivered', next: null });
       return;
@@ -174,6 +236,10 @@ export const createWebhookDispatcher = (options: {
   return {
     runEnded,
     start: async () => {
+      await store.syncConfigEndpoints(
+        configEndpoints.map(({ id, url, events }) => ({ id, url, events: events ?? null })),
+        Date.now(),
+      );
       // Runs that ended while no process wrote their deliveries (the enqueue is once per endpoint and run).
       for (const run of await store.listRuns(200))
         if (run.status !== 'running' && run.finishedAt !== null && Date.now() - run.finishedAt < 86_400_000)

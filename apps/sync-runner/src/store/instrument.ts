@@ -34,6 +34,8 @@ export const STORE_WRITES = [
   'markExportDownloaded',
   'dropExport',
   'forgetConfirmed',
+  // The service's answer to an Idempotency-Key request, so a test can die between run and answer.
+  'saveIdempotentResponse',
 ] as const satisfies readonly (keyof StateStore)[];
 
 export type StoreWrite = (typeof STORE_WRITES)[number];

@@ -277,6 +277,39 @@ const sessions: Migration = {
   },
 };
 
+/**
+ * Webhooks beyond the API's endpoints: endpoints from the config and per-run callbacks
+ * (`Ferry-Async-Callback-Url`), the optional event filter of an endpoint, the service's signing
+ * secret for per-run callbacks, and where a redelivery restarts the retry schedule.
+ */
+const webhookSources: Migration = {
+  up: async (db: Kysely<unknown>) => {
+    await db.schema
+      .alterTable('webhook_endpoints')
+      .addColumn('kind', 'text', (c) => c.notNull().defaultTo('api'))
+      .execute();
+    await db.schema.alterTable('webhook_endpoints').addColumn('run_id', 'text').execute();
+    await db.schema.alterTable('webhook_endpoints').addColumn('events', 'text').execute();
+    await db.schema
+      .alterTable('webhook_deliveries')
+      .addColumn('attempts_base', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createTable('service_secrets')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+  down: async (db: Kysely<unknown>) => {
+    await db.schema.dropTable('service_secrets').ifExists().execute();
+    await db.schema.alterTable('webhook_deliveries').dropColumn('attempts_base').execute();
+    await db.schema.alterTable('webhook_endpoints').dropColumn('events').execute();
+    await db.schema.alterTable('webhook_endpoints').dropColumn('run_id').execute();
+    await db.schema.alterTable('webhook_endpoints').dropColumn('kind').execute();
+  },
+};
+
 /** Every migration, by name. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -285,6 +318,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004_webhooks': webhooks,
   '0005_source_exports': sourceExports,
   '0006_sessions': sessions,
+  '0007_webhook_sources': webhookSources,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };

@@ -172,6 +172,12 @@ export interface WebhookEndpointsTable {
   created_at: number;
   disabled_at: number | null;
   disabled_reason: string | null;
+  /** `api` (POST /v1/webhook-endpoints), `config` (`service.webhooks`) or `run` (a per-run callback). */
+  kind: 'api' | 'config' | 'run';
+  /** The run of a `run` endpoint. */
+  run_id: string | null;
+  /** JSON array of the event types sent, or null for all. */
+  events: string | null;
 }
 
 /** The outbox: one delivery per endpoint and run; `id` is the `webhook-id` of every attempt. */
@@ -186,6 +192,15 @@ export interface WebhookDeliveriesTable {
   /** JSON array of `{ at, status, error }`. */
   attempts: string;
   next_attempt_at: number | null;
+  created_at: number;
+  /** Attempts made before the last redelivery: the retry schedule starts again from there. */
+  attempts_base: number;
+}
+
+/** Secrets the service itself keeps, such as the one that signs per-run callbacks. */
+export interface ServiceSecretsTable {
+  name: string;
+  value: string;
   created_at: number;
 }
 
@@ -228,6 +243,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  service_secrets: ServiceSecretsTable;
   run_seen: RunSeenTable;
   bad_rows: BadRowsTable;
   profile_state: ProfileStateTable;

@@ -32,7 +32,9 @@ export type IdempotencyClaim =
   | {
       readonly kind: 'existing';
       readonly fingerprint: string;
-      /** Undefined while the first request with the key is still being answered. */
+      /** When the first request claimed the key. */
+      readonly claimedAt: number;
+      /** Undefined while the first request with the key is still being answered (or its process died). */
       readonly response?: IdempotentResponse;
     };
 
@@ -67,6 +69,16 @@ export interface ServiceStore {
     key: string,
     response: IdempotentResponse,
   ) => Promise<void>;
+  /**
+   * Takes over a claim that has had no response since before `claimedBefore` (its process died
+   * between claiming and answering): true for one caller only, which then answers the request.
+   */
+  readonly takeOverIdempotencyKey: (claim: {
+    tokenId: string;
+    key: string;
+    at: number;
+    claimedBefore: number;
+  }) => Promise<boolean>;
   /** Gives a claimed key up (the request failed before anything was recorded). */
   readonly releaseIdempotencyKey: (tokenId: string, key: string) => Promise<void>;
 }

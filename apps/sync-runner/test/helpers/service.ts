@@ -7,9 +7,13 @@ export interface RunningService {
   readonly url: string;
 }
 
-export const startService = async (dir: string, args: readonly string[] = []): Promise<RunningService> => {
+export const startService = async (
+  dir: string,
+  args: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<RunningService> => {
   // Tests poll fast; a test of the rate limit passes its own --rate-limit, which comes last and wins.
-  const cli = spawnCli(dir, ['serve', '--port', '0', '--rate-limit', '100000', ...args]);
+  const cli = spawnCli(dir, ['serve', '--port', '0', '--rate-limit', '100000', ...args], env);
   let exited = false;
   void cli.done.then(() => {
     exited = true;
@@ -65,4 +69,11 @@ export const readEvents = async (
     }
   }
   return events;
+};
+
+/** `ferry webhooks secret --json`: the callback signing secret, created now. */
+export const createCallbackSecret = async (dir: string): Promise<string> => {
+  const result = await runCli(dir, ['webhooks', 'secret', '--json']);
+  if (result.code !== 0) throw new Error(`ferry webhooks secret failed: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { secret: string }).secret;
 };

@@ -1,8 +1,10 @@
 import { dirname, join, resolve } from 'node:path';
+import type { ServiceWebhookConfig } from '../../config/schema.ts';
 import { openEngine } from '../../engine/engine.ts';
 import type { SyncDestination } from '../../engine/types.ts';
 import { buildService } from '../../service/app.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../../service/uploads.ts';
+import { checkWebhookUrl, WebhookUrlError } from '../../service/webhook-urls.ts';
 import { openStateStore } from '../../store/open-store.ts';
 import type { StateStore } from '../../store/state-store.ts';
 import { configRedactor, toSyncDestination } from '../../wiring/config-destinations.ts';
@@ -37,6 +39,27 @@ const uploadsDirOf = (location: string, configDir: string): string =>
     ? join(configDir, '.ferry', 'uploads')
     : join(dirname(location), 'uploads');
 
+/** The config's webhook URLs pass the checks of the API's; an error names the key. */
+const checkConfigWebhooks = async (
+  webhooks: readonly ServiceWebhookConfig[],
+  allowPrivate: boolean,
+): Promise<void> => {
+  const seen = new Set<string>();
+  for (const [index, endpoint] of webhooks.entries()) {
+    const key = `service.webhooks[${index}].url`;
+    if (seen.has(endpoint.url)) throw new Error(`[ferry] ${key}: the same URL is listed twice`);
+    seen.add(endpoint.url);
+    try {
+      await checkWebhookUrl(endpoint.url, allowPrivate);
+    } catch (error) {
+      if (!(error instanceof WebhookUrlError)) throw error;
+      throw new Error(
+        `[ferry] ${key}: ${error.message}${allowPrivate ? '' : ' (--allow-private-webhooks allows it)'}`,
+      );
+    }
+  }
+};
+
 const stopSignal = (io: CommandIO): Promise<unknown> =>
   new Promise((done) => {
     process.once('SIGTERM', done);
@@ -67,7 +90,10 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
       });
       if (info.packageVersion !== undefined) pluginVersions[name] = info.packageVersion;
     }
-    redact = configRedactor(loaded, []);
+    // Webhook secrets written in the config (not from the environment) are redacted too.
+    const webhookSecrets = loaded.config.service.webhooks.map((endpoint) => endpoint.secret);
+    const secrets = { secrets: [...loaded.secrets, ...webhookSecrets] };
+    redact = configRedactor(secrets, []);
     const logger = createLineLogger({
       write: (line) => io.stderr.write(line),
       level: options.verbose === true ? 'debug' : 'info',
@@ -76,7 +102,8 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
     const location = storeLocation(options, loaded, io);
     store = await openStateStore({ location });
     const engine = openEngine({ store, destinations, logger });
-    redact = configRedactor(loaded, engine.destinations);
+    redact = configRedactor(secrets, engine.destinations);
+    await checkConfigWebhooks(loaded.config.service.webhooks, options.allowPrivateWebhooks === true);
     const verifyRequests = Object.fromEntries(
       names.map((name) => {
         const config = loaded.config.destinations[name]!;
@@ -116,6 +143,7 @@ export const serveCommand = async (options: ServeCommandOptions, io: CommandIO):
           ? {}
           : { retryScheduleMs: options.webhookRetries.split(',').map((ms) => Number(ms.trim())) }),
         ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+        endpoints: loaded.config.service.webhooks,
       },
     });
     const resumed = await launcher.resumeAll();

@@ -4,11 +4,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RunNotFoundError } from '../../engine/engine.ts';
 import { requestToken } from '../auth.ts';
-import { checkKey, claimKey, fingerprintOf, replay } from '../idempotency.ts';
+import { checkKey, claimKey, findKeyRun, fingerprintOf, replay } from '../idempotency.ts';
 import { HttpProblem, problemSchema } from '../problems.ts';
 import { RUN_STATES, redactRunView, runView, runViewSchema, storeStatusOf } from '../run-view.ts';
 import type { ServiceContext } from '../service-context.ts';
 import { receiveUpload, type StoredUpload, UPLOAD_TYPES, uploadPath } from '../uploads.ts';
+import { checkWebhookUrl, WebhookUrlError } from '../webhook-urls.ts';
+import { CALLBACK_SECRET } from '../webhooks.ts';
 
 /* POST /v1/runs, GET /v1/runs and /v1/runs/{id}, cancel and retry. */
 
@@ -44,6 +46,26 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
+/** `Ferry-Async-Callback-Url` (the `Elements-Async-Callback-Url` idea), as Fastify sees headers. */
+const CALLBACK_HEADER = 'ferry-async-callback-url';
+
+/** A 400 naming the header when the URL may not get callbacks; a 409 when nothing could sign them. */
+const checkCallbackUrl = async (context: ServiceContext, url: string): Promise<void> => {
+  try {
+    await checkWebhookUrl(url, context.allowPrivateWebhooks);
+  } catch (error) {
+    if (!(error instanceof WebhookUrlError)) throw error;
+    throw new HttpProblem(400, `Ferry-Async-Callback-Url cannot receive callbacks: ${error.message}`, {
+      errors: [{ field: `headers/${CALLBACK_HEADER}`, message: error.message }],
+    });
+  }
+  if ((await context.store.getServiceSecret(CALLBACK_SECRET)) === undefined)
+    throw new HttpProblem(
+      409,
+      'this service has no callback signing secret yet: its operator creates one with `ferry webhooks secret`',
+    );
+};
+
 const errors = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema };
 
 export const runRoutes = (app: FastifyInstance, context: ServiceContext): void => {
@@ -72,6 +94,10 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
             .string()
             .optional()
             .meta({ description: 'Replays the first response for 24 h.' }),
+          [CALLBACK_HEADER]: z.string().max(2000).optional().meta({
+            description:
+              "An http(s) URL that gets this run's completion callback, signed with the service's callback secret.",
+          }),
         }),
         response: {
           202: runViewSchema,
@@ -106,6 +132,7 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
       const dryRun = body.dryRun ?? request.query.dryRun ?? false;
       const full = body.full ?? request.query.full ?? false;
       const key = request.headers['idempotency-key'];
+      const callbackUrl = request.headers[CALLBACK_HEADER];
       let claimed = false;
       let runId: string | undefined;
       try {
@@ -120,6 +147,7 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
               message: `no destination named ${JSON.stringify(name)}`,
             })),
           });
+        if (callbackUrl !== undefined) await checkCallbackUrl(context, callbackUrl);
         if (key !== undefined) {
           checkKey(key);
           const fingerprint = fingerprintOf({
@@ -127,11 +155,22 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
             dryRun,
             full,
             upload: upload === undefined ? null : { format: upload.format, sha256: upload.sha256 },
+            // Absent keeps the fingerprints of requests made before the header existed.
+            ...(callbackUrl === undefined ? {} : { callbackUrl }),
           });
-          const saved = await claimKey(store, { tokenId: token.id, key, fingerprint, now: Date.now() });
-          if (saved !== undefined) {
+          const claim = await claimKey(store, { tokenId: token.id, key, fingerprint, now: Date.now() });
+          // A process that died after starting the run but before answering: its run is the answer.
+          const started =
+            claim.kind === 'taken_over'
+              ? await findKeyRun(store, { tokenId: token.id, key, since: claim.claimedAt })
+              : undefined;
+          if (claim.kind === 'replay' || started !== undefined) {
             if (upload !== undefined) await rm(uploadPath(context.uploadsDir, upload.file), { force: true });
-            return replay(reply, saved);
+            if (claim.kind === 'replay') return replay(reply, claim.response);
+            const view = await viewOf(started!);
+            const response = { status: 202, headers: { location: view.links.self }, body: view };
+            await store.saveIdempotentResponse(token.id, key, response);
+            return replay(reply, response);
           }
           claimed = true;
         }
@@ -142,6 +181,8 @@ export const runRoutes = (app: FastifyInstance, context: ServiceContext): void =
           ...(upload === undefined ? {} : { upload }),
           // A run started with the session cookie came from the dashboard.
           trigger: request.ferrySession === undefined ? 'api' : 'dashboard',
+          ...(callbackUrl === undefined ? {} : { callbackUrl }),
+          ...(key === undefined ? {} : { idempotency: { tokenId: token.id, key } }),
         });
         // The run is recorded; its first steps may already be going, but to the caller it is queued.
         const view = { ...(await viewOf(runId)), status: 'queued' as const };

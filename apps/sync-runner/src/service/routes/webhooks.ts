@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { WebhookDelivery } from '../../store/webhook-store.ts';
 import { HttpProblem, problemSchema } from '../problems.ts';
 import type { ServiceContext } from '../service-context.ts';
 import { checkWebhookUrl, WebhookUrlError } from '../webhook-urls.ts';
@@ -11,10 +12,26 @@ import { newWebhookSecret } from '../webhooks.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** The event types of completion webhooks. */
+export const EVENT_TYPE_NAMES = [
+  'run.completed',
+  'run.completed_with_errors',
+  'run.failed',
+  'run.canceled',
+] as const;
+
+const eventsSchema = z
+  .array(z.enum(EVENT_TYPE_NAMES))
+  .min(1)
+  .nullable()
+  .meta({ description: 'The event types sent to this endpoint; null (the default) for all.' });
+
 const endpointSchema = z
   .object({
     id: z.string(),
+    source: z.enum(['api', 'config']).meta({ description: 'POST /v1/webhook-endpoints, or the config.' }),
     url: z.string(),
+    events: eventsSchema,
     createdAt: z.string(),
     disabledAt: z.string().nullable(),
     disabledReason: z.string().nullable(),
@@ -25,14 +42,44 @@ const deliverySchema = z
   .object({
     id: z.string().meta({ description: 'The `webhook-id` header of every attempt.' }),
     endpointId: z.string(),
+    source: z.enum(['api', 'config', 'callback']).meta({
+      description: "The endpoint's origin; `callback` is the run's `Ferry-Async-Callback-Url`.",
+    }),
+    url: z.string(),
     type: z.string(),
     state: z.enum(['pending', 'delivered', 'failed']),
     nextAttemptAt: z.string().nullable(),
     attempts: z.array(
-      z.object({ at: z.string(), status: z.number().int().nullable(), error: z.string().nullable() }),
+      z.object({
+        at: z.string(),
+        status: z.number().int().nullable(),
+        error: z.string().nullable(),
+        redelivery: z.boolean().meta({ description: 'The first attempt after a redeliver request.' }),
+      }),
     ),
   })
   .meta({ id: 'WebhookDelivery' });
+
+const deliveryView = (d: WebhookDelivery) => ({
+  id: d.id,
+  endpointId: d.endpointId,
+  source: d.endpointKind === 'run' ? ('callback' as const) : d.endpointKind,
+  url: d.url,
+  type: d.type,
+  state: d.state,
+  nextAttemptAt: iso(d.nextAttemptAt),
+  attempts: d.attempts.map((a) => ({
+    at: iso(a.at)!,
+    status: a.status,
+    error: a.error,
+    redelivery: a.redelivery === true,
+  })),
+});
+
+const redeliverResponse = z.object({
+  items: z.array(deliverySchema).meta({ description: 'The deliveries made due again.' }),
+  skipped: z.array(z.object({ id: z.string(), reason: z.string() })),
+});
 
 export const webhookRoutes = (app: FastifyInstance, context: ServiceContext): void => {
   const { store } = context;
@@ -44,7 +91,7 @@ export const webhookRoutes = (app: FastifyInstance, context: ServiceContext): vo
       config: { scope: 'write' },
       schema: {
         summary: 'Register a completion webhook endpoint; its signing secret is in this answer only',
-        body: z.strictObject({ url: z.string().min(1).max(2000) }),
+        body: z.strictObject({ url: z.string().min(1).max(2000), events: eventsSchema.optional() }),
         response: {
           201: endpointSchema.extend({ secret: z.string().meta({ description: '`whsec_…`, shown once.' }) }),
           400: problemSchema,
@@ -67,12 +114,19 @@ export const webhookRoutes = (app: FastifyInstance, context: ServiceContext): vo
         url: request.body.url,
         secret: newWebhookSecret(),
         createdAt: Date.now(),
+        events: request.body.events ?? null,
       };
       await store.createWebhookEndpoint(endpoint);
       return reply
         .code(201)
         .header('location', `/v1/webhook-endpoints/${endpoint.id}`)
-        .send({ ...endpoint, createdAt: iso(endpoint.createdAt)!, disabledAt: null, disabledReason: null });
+        .send({
+          ...endpoint,
+          source: 'api' as const,
+          createdAt: iso(endpoint.createdAt)!,
+          disabledAt: null,
+          disabledReason: null,
+        });
     },
   );
 
@@ -85,13 +139,21 @@ export const webhookRoutes = (app: FastifyInstance, context: ServiceContext): vo
       },
     },
     async () => ({
-      items: (await store.listWebhookEndpoints()).map((e) => ({
-        id: e.id,
-        url: e.url,
-        createdAt: iso(e.createdAt)!,
-        disabledAt: iso(e.disabledAt),
-        disabledReason: e.disabledReason,
-      })),
+      items: (await store.listWebhookEndpoints()).flatMap((e) =>
+        e.kind === 'run'
+          ? []
+          : [
+              {
+                id: e.id,
+                source: e.kind,
+                url: e.url,
+                events: e.events === null ? null : e.events.filter(isEventType),
+                createdAt: iso(e.createdAt)!,
+                disabledAt: iso(e.disabledAt),
+                disabledReason: e.disabledReason,
+              },
+            ],
+      ),
     }),
   );
 
@@ -100,12 +162,21 @@ export const webhookRoutes = (app: FastifyInstance, context: ServiceContext): vo
     {
       config: { scope: 'write' },
       schema: {
-        summary: 'Remove an endpoint and its pending deliveries',
+        summary: 'Remove an endpoint and its pending deliveries (endpoints from the config stay)',
         params: z.object({ id: z.string().min(1).max(200) }),
-        response: { 204: z.null(), 401: problemSchema, 403: problemSchema, 404: problemSchema },
+        response: {
+          204: z.null(),
+          401: problemSchema,
+          403: problemSchema,
+          404: problemSchema,
+          409: problemSchema,
+        },
       },
     },
     async (request, reply) => {
+      const known = (await store.listWebhookEndpoints()).find((e) => e.id === request.params.id);
+      if (known?.kind === 'config')
+        throw new HttpProblem(409, `webhook endpoint ${known.id} comes from the config: remove it there`);
       if (!(await store.deleteWebhookEndpoint(request.params.id)))
         throw new HttpProblem(404, `no webhook endpoint ${JSON.stringify(request.params.id)}`);
       return reply.code(204).send(null);
@@ -128,16 +199,65 @@ export const webhookRoutes = (app: FastifyInstance, context: ServiceContext): vo
     async (request) => {
       if ((await store.getRun(request.params.id)) === undefined)
         throw new HttpProblem(404, `no run ${JSON.stringify(request.params.id)}`);
-      return {
-        items: (await store.listDeliveries(request.params.id)).map((d) => ({
-          id: d.id,
-          endpointId: d.endpointId,
-          type: d.type,
-          state: d.state,
-          nextAttemptAt: iso(d.nextAttemptAt),
-          attempts: d.attempts.map((a) => ({ at: iso(a.at)!, status: a.status, error: a.error })),
-        })),
-      };
+      return { items: (await store.listDeliveries(request.params.id)).map(deliveryView) };
     },
   );
+
+  const redeliver = async (runId: string, deliveryId: string | undefined) => {
+    if ((await store.getRun(runId)) === undefined)
+      throw new HttpProblem(404, `no run ${JSON.stringify(runId)}`);
+    const result = await store.redeliver(runId, deliveryId, Date.now());
+    if (deliveryId !== undefined && result.redelivered.length === 0) {
+      if (result.skipped[0] !== undefined)
+        throw new HttpProblem(
+          409,
+          `delivery ${deliveryId} cannot be sent again: ${result.skipped[0].reason}`,
+        );
+      throw new HttpProblem(404, `run ${runId} has no delivery ${JSON.stringify(deliveryId)}`);
+    }
+    const again = new Set(result.redelivered);
+    return {
+      items: (await store.listDeliveries(runId)).filter((d) => again.has(d.id)).map(deliveryView),
+      skipped: [...result.skipped],
+    };
+  };
+  const redeliverSchema = {
+    response: {
+      202: redeliverResponse,
+      401: problemSchema,
+      403: problemSchema,
+      404: problemSchema,
+      409: problemSchema,
+    },
+  };
+
+  api.post(
+    '/v1/runs/:id/deliveries/redeliver',
+    {
+      config: { scope: 'write' },
+      schema: {
+        summary: 'Send every delivery of the run again (same webhook-id; the retry schedule starts over)',
+        params: z.object({ id: z.string().min(1).max(200) }),
+        ...redeliverSchema,
+      },
+    },
+    async (request, reply) => reply.code(202).send(await redeliver(request.params.id, undefined)),
+  );
+
+  api.post(
+    '/v1/runs/:id/deliveries/:deliveryId/redeliver',
+    {
+      config: { scope: 'write' },
+      schema: {
+        summary: 'Send one delivery again (same webhook-id; the retry schedule starts over)',
+        params: z.object({ id: z.string().min(1).max(200), deliveryId: z.string().min(1).max(200) }),
+        ...redeliverSchema,
+      },
+    },
+    async (request, reply) =>
+      reply.code(202).send(await redeliver(request.params.id, request.params.deliveryId)),
+  );
 };
+
+const isEventType = (type: string): type is (typeof EVENT_TYPE_NAMES)[number] =>
+  (EVENT_TYPE_NAMES as readonly string[]).includes(type);

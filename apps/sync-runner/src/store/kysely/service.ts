@@ -105,13 +105,14 @@ export const kyselyService = (db: Kysely<Database>): ServiceStore => ({
     if (inserted !== undefined) return { kind: 'claimed' };
     const row = await db
       .selectFrom('idempotency_keys')
-      .select(['fingerprint', 'status', 'response'])
+      .select(['fingerprint', 'status', 'response', 'created_at'])
       .where('token_id', '=', tokenId)
       .where('key', '=', key)
       .executeTakeFirstOrThrow();
     return {
       kind: 'existing',
       fingerprint: row.fingerprint,
+      claimedAt: num(row.created_at),
       ...(row.status === null || row.response === null
         ? {}
         : { response: JSON.parse(row.response) as IdempotentResponse }),
@@ -124,6 +125,17 @@ export const kyselyService = (db: Kysely<Database>): ServiceStore => ({
       .where('token_id', '=', tokenId)
       .where('key', '=', key)
       .execute();
+  },
+  takeOverIdempotencyKey: async ({ tokenId, key, at, claimedBefore }) => {
+    const result = await db
+      .updateTable('idempotency_keys')
+      .set({ created_at: at })
+      .where('token_id', '=', tokenId)
+      .where('key', '=', key)
+      .where('status', 'is', null)
+      .where('created_at', '<', claimedBefore)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   },
   releaseIdempotencyKey: async (tokenId, key) => {
     await db.deleteFrom('idempotency_keys').where('token_id', '=', tokenId).where('key', '=', key).execute();
